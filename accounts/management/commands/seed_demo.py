@@ -1,0 +1,39 @@
+import os
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from accounts.services import seed_demo_users
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo users (learner, supervisor, admin, surveyor) idempotently, and load course content."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-content", action="store_true", help="Only create the demo users.")
+
+    def handle(self, *args, **options):
+        result = seed_demo_users(password=os.environ.get("DEMO_PASSWORD") or None)
+        created = ", ".join(result.created) or "none (already present)"
+        self.stdout.write(f"Demo users created: {created}")
+        if result.generated_password:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Demo password (generated; set DEMO_PASSWORD to choose): {result.password}"
+                )
+            )
+        else:
+            self.stdout.write("Demo password: taken from DEMO_PASSWORD")
+        if not options["no_content"]:
+            from django.apps import apps
+
+            if apps.is_installed("courses") and _has_command("seed_demo_content"):
+                call_command("seed_demo_content", stdout=self.stdout, stderr=self.stderr)
+
+
+def _has_command(name: str) -> bool:
+    from django.core.management import get_commands
+
+    return name in get_commands()

@@ -1,0 +1,55 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+
+
+class Role(models.TextChoices):
+    """Permission roles. Every person is also a learner; a role adds powers on top."""
+
+    LEARNER = "learner", "Learner"
+    SUPERVISOR = "supervisor", "Supervisor"
+    DEPARTMENT_ADMIN = "department_admin", "Department admin"
+    ADMIN = "admin", "Admin"
+    SURVEYOR = "surveyor", "Surveyor"
+
+
+class Department(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    code = models.SlugField(max_length=50, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    role = models.CharField(max_length=32, choices=Role.choices, default=Role.LEARNER, db_index=True)
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="members"
+    )
+    supervisor = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="direct_reports"
+    )
+    job_title = models.CharField(max_length=200, blank=True)
+    hire_date = models.DateField(null=True, blank=True)
+    employee_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    licence_number = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name", "username"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(supervisor=models.F("pk")), name="user_not_own_supervisor"),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def is_supervisor_or_above(self) -> bool:
+        return self.role in {Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.ADMIN}

@@ -1,0 +1,13 @@
+"""The embedded run: SQLite unless DATABASE_URL is set, tasks in process, email to the console."""
+
+from .base import *  # noqa: F403
+from .base import BASE_DIR, env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-only-insecure-key-do-not-use-in-production")
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+# An error in a task must never turn a committed request into a 500 in the embedded run.
+CELERY_TASK_EAGER_PROPAGATES = False
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+
+(BASE_DIR / "var").mkdir(exist_ok=True)

@@ -1,0 +1,20 @@
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def logged_in_api(api_client, user):
+    api_client.force_authenticate(user)
+    return api_client
