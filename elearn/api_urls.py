@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from accounts.api import ObtainTokenView
 
@@ -6,4 +6,5 @@ app_name = "api"
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="auth-token"),
+    path("", include("quizzes.urls")),
 ]

@@ -190,3 +190,5 @@ LOGGING = {
 
 # Quiz engine: seconds after the deadline during which autosaves already in flight are accepted.
 QUIZ_DEADLINE_GRACE_SECONDS = 10
+# Course-level locks on starting a quiz (callables user, quiz -> reason or None), so quizzes imports no app.
+QUIZ_ACCESS_CHECKS: list[str] = []

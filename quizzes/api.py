@@ -1,0 +1,108 @@
+"""Quiz-taking API (thin): validate input, call a service, shape output with the learner selector.
+
+The service each view calls is a class attribute, so the courses app can route the same endpoints
+through its course-level orchestration (progress, completion) without the quiz engine knowing it.
+"""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import selectors, services
+from .errors import QuizError
+from .models import Quiz
+
+
+def error_response(error: QuizError) -> Response:
+    body = {"detail": error.message, "code": error.code}
+    if getattr(error, "field_errors", None):
+        body["errors"] = error.field_errors
+    if getattr(error, "retry_at", None):
+        body["retry_at"] = error.retry_at.isoformat()
+    return Response(body, status=error.http_status)
+
+
+ATTEMPT_SCHEMA = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="`{id, number, state, deadline, server_now, seconds_left, questions: [{id, type, stem, "
+    "stem_html, choices: [{id, text}] | items | left/right | unit | parts, response}]}`; after submit, "
+    "`score`, `passed`, `critical_missed_objectives` and per-question `review` as the review policy allows.",
+)
+ERROR_SCHEMA = OpenApiResponse(OpenApiTypes.OBJECT, description="`{detail, code, errors?, retry_at?}`")
+
+
+class StartAttemptView(APIView):
+    start_service = staticmethod(services.start_attempt)
+
+    @extend_schema(
+        request=None,
+        responses={201: ATTEMPT_SCHEMA, 200: ATTEMPT_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA},
+        summary="Start a new attempt (201) or resume the open one (200)",
+    )
+    def post(self, request, quiz_id: int):
+        quiz = get_object_or_404(Quiz, pk=quiz_id)
+        try:
+            attempt, created = self.start_service(user=request.user, quiz=quiz)
+        except QuizError as error:
+            return error_response(error)
+        payload = selectors.attempt_for_learner(attempt)
+        return Response(payload, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class SaveAnswerView(APIView):
+    save_service = staticmethod(services.save_answer)
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, 400: ERROR_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA},
+        summary="Autosave one answer (idempotent)",
+        description='Bodies: `{"choice_ids": [..]}` single/multiple/true-false, `{"order": [..]}` ordering, '
+        '`{"pairs": {"left_id": "right_id"}}` matching, `{"value": n}` numeric. Partial answers are accepted.',
+    )
+    def put(self, request, attempt_id: int, question_id: str):
+        try:
+            attempt = selectors.own_attempt(attempt_id=attempt_id, user=request.user)
+            answer = self.save_service(
+                attempt_id=attempt.pk, user=request.user, question_id=question_id, response=request.data
+            )
+        except QuizError as error:
+            return error_response(error)
+        return Response({"question_id": answer.question_id, "saved_at": answer.saved_at})
+
+
+class SubmitAttemptView(APIView):
+    submit_service = staticmethod(services.submit_attempt)
+
+    @extend_schema(
+        request=None, responses={200: ATTEMPT_SCHEMA, 404: ERROR_SCHEMA}, summary="Submit and grade once"
+    )
+    def post(self, request, attempt_id: int):
+        try:
+            attempt = selectors.own_attempt(attempt_id=attempt_id, user=request.user)
+            outcome = self.submit_service(attempt_id=attempt.pk, user=request.user)
+        except QuizError as error:
+            return error_response(error)
+        payload = selectors.attempt_for_learner(outcome.attempt)
+        payload["graded_now"] = outcome.graded_now
+        return Response(payload)
+
+
+class AttemptDetailView(APIView):
+    expire_service = staticmethod(services.expire_attempt)
+
+    @extend_schema(
+        responses={200: ATTEMPT_SCHEMA, 404: ERROR_SCHEMA}, summary="The attempt, review data as allowed"
+    )
+    def get(self, request, attempt_id: int):
+        try:
+            attempt = selectors.own_attempt(attempt_id=attempt_id, user=request.user)
+        except QuizError as error:
+            return error_response(error)
+        if attempt.is_open and selectors.is_past_deadline(attempt):
+            # Expired attempts are graded whenever they are next read (the embedded run has no beat).
+            self.expire_service(attempt_id=attempt.pk)
+            attempt = selectors.own_attempt(attempt_id=attempt.pk, user=request.user)
+        return Response(selectors.attempt_for_learner(attempt))

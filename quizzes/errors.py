@@ -1,0 +1,68 @@
+"""Domain errors of the quiz engine. The API maps `http_status`; pages show `message`."""
+
+from datetime import datetime
+
+
+class QuizError(Exception):
+    http_status = 400
+    code = "quiz_error"
+
+    def __init__(self, message: str, **extra):
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+
+class AttemptNotFound(QuizError):
+    """Missing and forbidden look the same: nobody learns that someone else's attempt exists."""
+
+    http_status = 404
+    code = "not_found"
+
+
+class QuizLocked(QuizError):
+    http_status = 409
+    code = "locked"
+
+
+class AttemptLimitReached(QuizError):
+    http_status = 409
+    code = "attempt_limit_reached"
+
+
+class CoolingDown(QuizError):
+    http_status = 409
+    code = "cooling_down"
+
+    def __init__(self, message: str, *, retry_at: datetime):
+        super().__init__(message, retry_at=retry_at)
+        self.retry_at = retry_at
+
+
+class AttemptClosed(QuizError):
+    http_status = 409
+    code = "attempt_closed"
+
+
+class DeadlinePassed(QuizError):
+    http_status = 409
+    code = "deadline_passed"
+
+
+class InvalidAnswer(QuizError):
+    http_status = 400
+    code = "invalid_answer"
+
+    def __init__(self, message: str, *, field_errors: dict[str, list[str]]):
+        super().__init__(message, field_errors=field_errors)
+        self.field_errors = field_errors
+
+
+class ContentError(QuizError):
+    """Invalid question or quiz content; `problems` lists every problem found, with its location."""
+
+    code = "invalid_content"
+
+    def __init__(self, problems: list[str]):
+        super().__init__("Invalid content:\n- " + "\n- ".join(problems), problems=problems)
+        self.problems = problems

@@ -1,0 +1,642 @@
+"""Every write of the quiz engine. Keyword-only, one transaction each, domain errors on refusal.
+
+Concurrency: `start_attempt` serialises per user with a row lock on the user; `save_answer` and
+`submit_attempt` lock the attempt row, so a save racing a submit either lands before grading or is
+refused, and parallel submits grade once. The database constraints back every rule up.
+"""
+
+import random
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from . import grading, specs
+from .errors import (
+    AttemptClosed,
+    AttemptLimitReached,
+    AttemptNotFound,
+    ContentError,
+    CoolingDown,
+    DeadlinePassed,
+    InvalidAnswer,
+    QuizLocked,
+)
+from .models import (
+    Answer,
+    Attempt,
+    AttemptState,
+    Choice,
+    DrawRule,
+    Question,
+    QuestionBank,
+    Quiz,
+    QuizOverride,
+)
+
+GRACE = timedelta(seconds=getattr(settings, "QUIZ_DEADLINE_GRACE_SECONDS", 10))
+
+
+# --- content --------------------------------------------------------------------------------------
+
+
+@dataclass
+class BankImportReport:
+    bank: QuestionBank
+    added: list[str]
+    changed: list[str]
+    unchanged: list[str]
+    retired: list[str]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.added or self.changed or self.retired)
+
+
+def _create_question_version(*, bank, spec, parent=None, position=0) -> Question:
+    latest = Question.objects.filter(key=spec["key"]).aggregate(v=Max("version"))["v"] or 0
+    Question.objects.filter(key=spec["key"], is_current=True).update(is_current=False)
+    question = Question.objects.create(
+        bank=bank,
+        key=spec["key"],
+        version=latest + 1,
+        is_current=True,
+        parent=parent,
+        position=position,
+        type=spec["type"],
+        stem=spec["stem"].strip(),
+        explanation=spec["explanation"].strip(),
+        objective=spec["objective"].strip(),
+        difficulty=spec.get("difficulty", 2),
+        critical=spec.get("critical", False),
+        clinically_significant=spec.get("clinically_significant", False),
+        source=spec["source"].strip(),
+        scoring=spec.get("scoring", "all_or_nothing"),
+        data=specs.question_data(spec),
+        content_hash=specs.content_hash(spec),
+    )
+    Choice.objects.bulk_create(
+        Choice(question=question, position=i, **row) for i, row in enumerate(specs.choice_rows(spec))
+    )
+    for i, part in enumerate(spec.get("parts") or []):
+        _create_question_version(bank=bank, spec=part, parent=question, position=i)
+    return question
+
+
+@transaction.atomic
+def import_bank(*, key: str, title: str, questions: list[dict]) -> BankImportReport:
+    """Load a bank from content. Unchanged questions stay; changed ones get a new version (the old one,
+    and every attempt that used it, stays intact); questions no longer in the file are retired."""
+    problems = specs.validate_bank(questions)
+    if problems:
+        raise ContentError([f"bank {key}: {p}" for p in problems])
+    bank, _ = QuestionBank.objects.get_or_create(key=key, defaults={"title": title})
+    if bank.title != title:
+        bank.title = title
+        bank.save(update_fields=["title"])
+    current = {q.key: q for q in Question.objects.filter(bank=bank, is_current=True, parent__isnull=True)}
+    report = BankImportReport(bank, [], [], [], [])
+    for spec in questions:
+        existing = current.pop(spec["key"], None)
+        if existing is not None and existing.content_hash == specs.content_hash(spec):
+            report.unchanged.append(spec["key"])
+            continue
+        if existing is not None:
+            Question.objects.filter(parent=existing).update(is_current=False)
+        _create_question_version(bank=bank, spec=spec)
+        (report.changed if existing else report.added).append(spec["key"])
+    for gone in current.values():
+        Question.objects.filter(Q(pk=gone.pk) | Q(parent=gone)).update(is_current=False)
+        report.retired.append(gone.key)
+    return report
+
+
+QUIZ_SETTING_FIELDS = (
+    "title",
+    "kind",
+    "pass_mark",
+    "attempt_limit",
+    "time_limit_minutes",
+    "cooldown_minutes",
+    "grading_policy",
+    "review_policy",
+    "layout",
+    "shuffle_questions",
+    "shuffle_choices",
+    "require_lessons_read",
+    "remediation_extra_questions",
+)
+
+
+@transaction.atomic
+def upsert_quiz(*, key: str, settings_: dict, draw: list[dict]) -> tuple[Quiz, bool]:
+    """A quiz with these exact settings and draw rules; reused when unchanged so statistics accumulate."""
+    unknown = set(settings_) - set(QUIZ_SETTING_FIELDS)
+    problems = [f"quiz {key}: unknown setting {name}" for name in sorted(unknown)]
+    rules = []
+    for i, rule in enumerate(draw or []):
+        bank_key, objective, count = rule.get("bank"), rule.get("objective", ""), rule.get("count")
+        if bool(bank_key) == bool(objective) or not isinstance(count, int) or count < 1:
+            problems.append(f"quiz {key}: draw rule {i + 1} needs a bank or an objective, and a count >= 1")
+            continue
+        bank = QuestionBank.objects.filter(key=bank_key).first() if bank_key else None
+        if bank_key and bank is None:
+            problems.append(f"quiz {key}: draw rule {i + 1} names unknown bank {bank_key}")
+            continue
+        pool = Question.objects.filter(is_current=True, parent__isnull=True)
+        pool = pool.filter(bank=bank) if bank else pool.filter(objective=objective)
+        if pool.count() < count:
+            problems.append(
+                f"quiz {key}: draw rule {i + 1} wants {count} questions, only {pool.count()} exist"
+            )
+        rules.append(DrawRule(position=i, bank=bank, objective=objective or "", count=count))
+    if not rules:
+        problems.append(f"quiz {key}: at least one draw rule is required")
+    if problems:
+        raise ContentError(problems)
+    digest = specs.content_hash({"settings": settings_, "draw": draw})
+    quiz = Quiz.objects.filter(key=key, settings_hash=digest).first()
+    if quiz is not None:
+        return quiz, False
+    quiz = Quiz(key=key, settings_hash=digest, **settings_)
+    quiz.full_clean(exclude=["settings_hash"])
+    quiz.save()
+    for rule in rules:
+        rule.quiz = quiz
+    DrawRule.objects.bulk_create(rules)
+    return quiz, True
+
+
+@transaction.atomic
+def grant_quiz_override(
+    *,
+    user,
+    quiz: Quiz | None,
+    kind: str,
+    reason: str,
+    granted_by,
+    value: Decimal = Decimal(1),
+    now: datetime | None = None,
+) -> QuizOverride:
+    if not (reason or "").strip():
+        raise InvalidAnswer("A reason is required.", field_errors={"reason": ["A reason is required."]})
+    if kind == QuizOverride.Kind.TIME_MULTIPLIER and not Decimal(1) <= Decimal(value) <= Decimal(4):
+        raise InvalidAnswer("Time multiplier must be 1-4.", field_errors={"value": ["Between 1 and 4."]})
+    return QuizOverride.objects.create(
+        user=user,
+        quiz=quiz,
+        kind=kind,
+        value=value,
+        reason=reason.strip(),
+        granted_by=granted_by,
+        granted_at=now or timezone.now(),
+    )
+
+
+# --- attempts -------------------------------------------------------------------------------------
+
+
+def _access_checks() -> list[Callable]:
+    """Course-level locks (e.g. lessons not read) plugged in by settings, so quizzes imports no app."""
+    return [import_string(path) for path in getattr(settings, "QUIZ_ACCESS_CHECKS", [])]
+
+
+def _token(used: set[str]) -> str:
+    while True:
+        token = secrets.token_hex(5)
+        if token not in used:
+            used.add(token)
+            return token
+
+
+def _draw_questions(quiz: Quiz, rng: random.Random, *, focus_objectives: list[str]) -> list[Question]:
+    chosen: list[Question] = []
+    taken: set[int] = set()
+    candidates = list(
+        Question.objects.filter(is_current=True, parent__isnull=True)
+        .filter(
+            Q(bank__in=[r.bank_id for r in quiz.draw_rules.all() if r.bank_id])
+            | Q(objective__in=[r.objective for r in quiz.draw_rules.all() if r.objective] + focus_objectives)
+        )
+        .order_by("key")
+    )
+    for rule in quiz.draw_rules.all():
+        pool = [
+            q
+            for q in candidates
+            if q.pk not in taken
+            and (q.bank_id == rule.bank_id if rule.bank_id else q.objective == rule.objective)
+        ]
+        picked = rng.sample(pool, min(rule.count, len(pool)))
+        chosen += picked
+        taken.update(q.pk for q in picked)
+    if focus_objectives and quiz.remediation_extra_questions:
+        pool = [q for q in candidates if q.pk not in taken and q.objective in focus_objectives]
+        chosen += rng.sample(pool, min(quiz.remediation_extra_questions, len(pool)))
+    if quiz.shuffle_questions:
+        rng.shuffle(chosen)
+    return chosen
+
+
+def _layout_for(
+    question: Question, parts: list[Question], choices: dict[int, list[Choice]], rng, used, *, shuffle: bool
+) -> dict:
+    def entry(q: Question) -> dict:
+        item = {"type": q.type}
+        qchoices = list(choices.get(q.pk, []))
+        if q.type in ("ordering", "matching") or (shuffle and q.type in ("single", "multiple")):
+            # Ordering and matching are always shuffled: their stored order is the key.
+            rng.shuffle(qchoices)
+        if q.type in ("single", "multiple", "true_false", "ordering"):
+            item["choices"] = [[_token(used), c.pk] for c in qchoices]
+        elif q.type == "matching":
+            item["left"] = [[_token(used), c.pk] for c in qchoices]
+            right = [[_token(used), c.pk] for c in qchoices]
+            right += [[_token(used), f"x{i}"] for i in range(len(q.data.get("extra_right", [])))]
+            rng.shuffle(right)
+            item["right"] = right
+        return item
+
+    items = {str(question.pk): entry(question)}
+    if question.type == "scenario":
+        items[str(question.pk)]["parts"] = [p.pk for p in parts]
+        for part in parts:
+            items[str(part.pk)] = entry(part)
+    return items
+
+
+def _build_layout(questions: list[Question], rng: random.Random, *, shuffle_choices: bool) -> dict:
+    ids = [q.pk for q in questions]
+    parts_by_parent: dict[int, list[Question]] = {}
+    for part in Question.objects.filter(parent_id__in=ids).order_by("position"):
+        parts_by_parent.setdefault(part.parent_id, []).append(part)
+    all_ids = ids + [p.pk for ps in parts_by_parent.values() for p in ps]
+    choices: dict[int, list[Choice]] = {}
+    for choice in Choice.objects.filter(question_id__in=all_ids).order_by("question_id", "position"):
+        choices.setdefault(choice.question_id, []).append(choice)
+    used: set[str] = set()
+    items: dict[str, dict] = {}
+    for q in questions:
+        items.update(
+            _layout_for(q, parts_by_parent.get(q.pk, []), choices, rng, used, shuffle=shuffle_choices)
+        )
+    return {"order": ids, "items": items}
+
+
+def _effective_overrides(user, quiz: Quiz) -> list[QuizOverride]:
+    return list(
+        QuizOverride.objects.filter(Q(quiz=quiz) | Q(quiz__isnull=True), user=user).order_by("granted_at")
+    )
+
+
+def _missed_objectives(attempt: Attempt | None) -> list[str]:
+    if attempt is None or attempt.passed is not False:
+        return []
+    return sorted(
+        set(
+            Answer.objects.filter(attempt=attempt, points__lt=1).values_list("question__objective", flat=True)
+        )
+    )
+
+
+@transaction.atomic
+def start_attempt(*, user, quiz: Quiz, now: datetime | None = None) -> tuple[Attempt, bool]:
+    """Resume the learner's open attempt, or start a new one: (attempt, created).
+
+    Raises QuizLocked, AttemptLimitReached or CoolingDown (HTTP 409)."""
+    now = now or timezone.now()
+    # One start at a time per learner: parallel clicks and tabs get the same attempt.
+    get_user_model().objects.select_for_update().only("pk").get(pk=user.pk)
+    open_attempt = (
+        Attempt.objects.select_for_update()
+        .filter(user=user, quiz=quiz, state=AttemptState.IN_PROGRESS)
+        .first()
+    )
+    if open_attempt is not None:
+        if not _past_grace(open_attempt, now):
+            return open_attempt, False
+        _grade(open_attempt, now=now, closed_by=Attempt.Closure.DEADLINE)
+    for check in _access_checks():
+        reason = check(user=user, quiz=quiz)
+        if reason:
+            raise QuizLocked(reason)
+    overrides = _effective_overrides(user, quiz)
+    submitted = list(
+        Attempt.objects.filter(user=user, quiz=quiz, state=AttemptState.SUBMITTED).order_by("number")
+    )
+    if quiz.attempt_limit is not None:
+        extra = sum(1 for o in overrides if o.kind == QuizOverride.Kind.EXTRA_ATTEMPT)
+        if len(submitted) >= quiz.attempt_limit + extra:
+            raise AttemptLimitReached(
+                f"You have used all {quiz.attempt_limit + extra} attempts for this quiz. "
+                "Ask your supervisor if you need another."
+            )
+    last = submitted[-1] if submitted else None
+    if last is not None and quiz.cooldown_minutes:
+        retry_at = last.submitted_at + timedelta(minutes=quiz.cooldown_minutes)
+        reset = any(
+            o.kind == QuizOverride.Kind.COOLDOWN_RESET and o.granted_at >= last.submitted_at
+            for o in overrides
+        )
+        if now < retry_at and not reset:
+            raise CoolingDown(
+                f"You can take this quiz again at {timezone.localtime(retry_at):%H:%M on %d %b %Y}.",
+                retry_at=retry_at,
+            )
+    multiplier = max(
+        [Decimal(1)] + [o.value for o in overrides if o.kind == QuizOverride.Kind.TIME_MULTIPLIER]
+    )
+    rng = random.Random(secrets.randbits(64))  # noqa: S311 - shuffling, not secrets; ids come from secrets
+    questions = _draw_questions(quiz, rng, focus_objectives=_missed_objectives(last))
+    layout = _build_layout(questions, rng, shuffle_choices=quiz.shuffle_choices)
+    deadline = None
+    if quiz.time_limit_minutes:
+        deadline = now + timedelta(seconds=int(quiz.time_limit_minutes * 60 * multiplier))
+    number = (Attempt.objects.filter(user=user, quiz=quiz).aggregate(n=Max("number"))["n"] or 0) + 1
+    attempt = Attempt.objects.create(
+        user=user,
+        quiz=quiz,
+        number=number,
+        layout=layout,
+        started_at=now,
+        deadline=deadline,
+        time_multiplier=multiplier,
+    )
+    return attempt, True
+
+
+def _past_grace(attempt: Attempt, now: datetime) -> bool:
+    return attempt.deadline is not None and now > attempt.deadline + GRACE
+
+
+def _lock_own_attempt(*, attempt_id: int, user) -> Attempt:
+    attempt = (
+        Attempt.objects.select_for_update(of=("self",))
+        .select_related("quiz")
+        .filter(pk=attempt_id, user=user)
+        .first()
+    )
+    if attempt is None:
+        raise AttemptNotFound("No such attempt.")
+    return attempt
+
+
+def _canonical_response(item: dict, body, *, field: str) -> dict:
+    """Translate a response from per-attempt opaque ids to choice primary keys, validating its shape.
+    Partial answers are fine (autosave); ids from elsewhere or wrong types are refused."""
+    if not isinstance(body, dict):
+        raise InvalidAnswer(
+            "The answer must be a JSON object.", field_errors={field: ["Expected an object."]}
+        )
+    qtype = item["type"]
+    if qtype == "scenario":
+        raise InvalidAnswer(
+            "Answer the scenario's parts under their own question ids.",
+            field_errors={field: ["A scenario has no answer of its own."]},
+        )
+    if qtype in ("single", "multiple", "true_false", "ordering"):
+        name = "order" if qtype == "ordering" else "choice_ids"
+        allowed_keys = {name}
+    elif qtype == "matching":
+        name, allowed_keys = "pairs", {"pairs"}
+    else:
+        name, allowed_keys = "value", {"value"}
+    extra = set(body) - allowed_keys
+    if extra:
+        raise InvalidAnswer(
+            f"Unexpected field(s) for a {qtype} question: {', '.join(sorted(extra))}.",
+            field_errors={k: ["Not a field of this question type."] for k in sorted(extra)},
+        )
+    value = body.get(name)
+    if qtype in ("single", "multiple", "true_false", "ordering"):
+        tokens = dict(item["choices"])
+        if value is None:
+            value = []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise InvalidAnswer(
+                "Expected a list of choice ids.", field_errors={name: ["Expected a list of ids."]}
+            )
+        unknown = [v for v in value if v not in tokens]
+        if unknown:
+            raise InvalidAnswer(
+                "One or more ids do not belong to this question.",
+                field_errors={name: [f"Unknown id: {v}" for v in unknown[:5]]},
+            )
+        if len(set(value)) != len(value):
+            raise InvalidAnswer("An id appears twice.", field_errors={name: ["Each id may appear once."]})
+        if qtype in ("single", "true_false") and len(value) > 1:
+            raise InvalidAnswer("Pick one choice.", field_errors={name: ["Only one choice can be picked."]})
+        return {name: [str(tokens[v]) for v in value]}
+    if qtype == "matching":
+        left, right = dict(item["left"]), dict(item["right"])
+        if value is None:
+            value = {}
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in value.items()
+        ):
+            raise InvalidAnswer(
+                "Expected pairs of ids.", field_errors={"pairs": ["Expected {left_id: right_id}."]}
+            )
+        bad = [k for k in value if k not in left] + [
+            v for v in value.values() if v is not None and v not in right
+        ]
+        if bad:
+            raise InvalidAnswer(
+                "One or more ids do not belong to this question.",
+                field_errors={"pairs": [f"Unknown id: {v}" for v in bad[:5]]},
+            )
+        return {"pairs": {str(left[k]): str(right[v]) for k, v in value.items() if v is not None}}
+    if value is None or value == "":
+        return {"value": None}
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InvalidAnswer("Expected a number.", field_errors={"value": ["Expected a number."]})
+    if grading._decimal(value) is None:
+        raise InvalidAnswer("Expected a number.", field_errors={"value": ["Expected a number."]})
+    return {"value": str(value).strip()}
+
+
+def save_answer(*, attempt_id: int, user, question_id, response, now: datetime | None = None) -> Answer:
+    """Autosave one answer (idempotent: the later save wins). Refused after submit or past the deadline
+    plus grace; an attempt found past its deadline is graded on the spot before refusing."""
+    now = now or timezone.now()
+    expired = False
+    with transaction.atomic():
+        attempt = _lock_own_attempt(attempt_id=attempt_id, user=user)
+        if not attempt.is_open:
+            raise AttemptClosed("This attempt has already been submitted; answers can no longer change.")
+        if _past_grace(attempt, now):
+            _grade(attempt, now=now, closed_by=Attempt.Closure.DEADLINE)
+            expired = True
+        else:
+            item = attempt.layout["items"].get(str(question_id))
+            if item is None:
+                raise InvalidAnswer(
+                    "This question is not part of the attempt.",
+                    field_errors={"question": ["Not in this attempt."]},
+                )
+            canonical = _canonical_response(item, response, field="response")
+            (answer,) = Answer.objects.bulk_create(
+                [Answer(attempt=attempt, question_id=int(question_id), response=canonical, saved_at=now)],
+                update_conflicts=True,
+                unique_fields=["attempt", "question"],
+                update_fields=["response", "saved_at"],
+            )
+            return answer
+    if expired:
+        raise DeadlinePassed(
+            "Time is up: this attempt was graded with the answers saved before the deadline."
+        )
+    raise AssertionError("unreachable")
+
+
+def _answer_key(question: Question, choices: list[Choice]) -> grading.AnswerKey:
+    if question.type in ("single", "multiple", "true_false"):
+        return grading.AnswerKey(
+            type=question.type,
+            correct=frozenset(str(c.pk) for c in choices if c.correct),
+            partial_credit=question.scoring == "partial",
+        )
+    if question.type == "ordering":
+        return grading.AnswerKey(
+            type="ordering", order=tuple(str(c.pk) for c in sorted(choices, key=lambda c: c.position))
+        )
+    if question.type == "matching":
+        return grading.AnswerKey(type="matching", pairs={str(c.pk): str(c.pk) for c in choices})
+    data = question.data
+    if "value" in data:
+        return grading.AnswerKey(
+            type="numeric", value=Decimal(data["value"]), tolerance=Decimal(data["tolerance"])
+        )
+    return grading.AnswerKey(type="numeric", minimum=Decimal(data["min"]), maximum=Decimal(data["max"]))
+
+
+def gradable_question_ids(layout: dict) -> list[int]:
+    """Every item that earns a point: top-level questions and scenario parts, never the scenario itself."""
+    ids = []
+    for qid in layout["order"]:
+        item = layout["items"][str(qid)]
+        ids += item["parts"] if item["type"] == "scenario" else [qid]
+    return ids
+
+
+def _grade(attempt: Attempt, *, now: datetime, closed_by: str) -> None:
+    """Grade an attempt already locked by the caller. Stores each item's points and reason."""
+    ids = gradable_question_ids(attempt.layout)
+    questions = {q.pk: q for q in Question.objects.filter(pk__in=ids)}
+    choices: dict[int, list[Choice]] = {}
+    for choice in Choice.objects.filter(question_id__in=ids):
+        choices.setdefault(choice.question_id, []).append(choice)
+    answers = {a.question_id: a for a in Answer.objects.filter(attempt=attempt)}
+    items = []
+    to_update, to_create = [], []
+    for qid in ids:
+        question = questions[qid]
+        answer = answers.get(qid)
+        result = grading.grade(
+            _answer_key(question, choices.get(qid, [])), answer.response if answer else None
+        )
+        items.append(grading.ItemResult(str(qid), result, question.critical, question.objective))
+        points = Decimal(result.points.numerator) / Decimal(result.points.denominator)
+        if answer is None:
+            to_create.append(
+                Answer(
+                    attempt=attempt,
+                    question=question,
+                    response={},
+                    saved_at=now,
+                    points=points.quantize(Decimal("0.0001")),
+                    reason=result.reason,
+                )
+            )
+        else:
+            answer.points = points.quantize(Decimal("0.0001"))
+            answer.reason = result.reason
+            to_update.append(answer)
+    Answer.objects.bulk_create(to_create)
+    Answer.objects.bulk_update(to_update, ["points", "reason"])
+    summary = grading.summarise(items, pass_mark_percent=attempt.quiz.pass_mark)
+    attempt.state = AttemptState.SUBMITTED
+    attempt.submitted_at = now
+    attempt.closed_by = closed_by
+    attempt.points = (Decimal(summary.points.numerator) / Decimal(summary.points.denominator)).quantize(
+        Decimal("0.0001")
+    )
+    attempt.max_points = summary.max_points
+    attempt.score = summary.score_percent
+    attempt.passed = summary.passed
+    attempt.critical_missed = [
+        {"question": int(i.question_id), "objective": i.objective} for i in summary.critical_missed
+    ]
+    attempt.save(
+        update_fields=[
+            "state",
+            "submitted_at",
+            "closed_by",
+            "points",
+            "max_points",
+            "score",
+            "passed",
+            "critical_missed",
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class SubmitOutcome:
+    attempt: Attempt
+    graded_now: bool  # False when the attempt was already graded (a repeat submit, a stale tab)
+
+
+@transaction.atomic
+def submit_attempt(*, attempt_id: int, user, now: datetime | None = None) -> SubmitOutcome:
+    """Grade once. A repeat submit returns the stored result. Past the deadline plus grace, it is graded
+    as closed by the deadline with the answers saved in time."""
+    now = now or timezone.now()
+    attempt = _lock_own_attempt(attempt_id=attempt_id, user=user)
+    if not attempt.is_open:
+        return SubmitOutcome(attempt, graded_now=False)
+    closed_by = Attempt.Closure.DEADLINE if _past_grace(attempt, now) else Attempt.Closure.LEARNER
+    _grade(attempt, now=now, closed_by=closed_by)
+    return SubmitOutcome(attempt, graded_now=True)
+
+
+@transaction.atomic
+def expire_attempt(*, attempt_id: int, now: datetime | None = None) -> SubmitOutcome | None:
+    """Grade one attempt if it is still open and past its deadline plus grace; otherwise do nothing."""
+    now = now or timezone.now()
+    attempt = (
+        Attempt.objects.select_for_update(skip_locked=True)
+        .select_related("quiz")
+        .filter(pk=attempt_id, state=AttemptState.IN_PROGRESS)
+        .first()
+    )
+    if attempt is None or not _past_grace(attempt, now):
+        return None
+    _grade(attempt, now=now, closed_by=Attempt.Closure.DEADLINE)
+    return SubmitOutcome(attempt, graded_now=True)
+
+
+def overdue_attempt_ids(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+    now = now or timezone.now()
+    return list(
+        Attempt.objects.filter(state=AttemptState.IN_PROGRESS, deadline__lt=now - GRACE)
+        .order_by("deadline")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def expire_attempts(*, now: datetime | None = None) -> int:
+    """Grade every open attempt past its deadline; each in its own transaction. Returns how many."""
+    graded = 0
+    for attempt_id in overdue_attempt_ids(now=now):
+        if expire_attempt(attempt_id=attempt_id, now=now) is not None:
+            graded += 1
+    return graded

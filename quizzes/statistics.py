@@ -1,0 +1,129 @@
+"""Item statistics per question version, from first attempts only (Moodle's convention: later attempts
+are practised, not measured). Pure computation plus one selector with a fixed number of queries."""
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch
+
+from .models import Answer, Attempt, AttemptState, Choice, Question, Quiz
+
+MIN_RESPONSES_TO_FLAG = 20
+TOO_EASY = 0.90
+TOO_HARD = 0.30
+GROUP_SHARE = 0.27
+
+
+def pearson(xs: list[float], ys: list[float]) -> float | None:
+    n = len(xs)
+    if n < 3:
+        return None
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    syy = sum((y - my) ** 2 for y in ys)
+    if sxx == 0 or syy == 0:
+        return None
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+    return sxy / math.sqrt(sxx * syy)
+
+
+@dataclass
+class ItemStats:
+    question_id: int
+    key: str
+    version: int
+    objective: str
+    type: str
+    responses: int
+    facility: float | None
+    discrimination_corrected: float | None  # corrected item-total correlation
+    discrimination_groups: float | None  # upper 27% facility minus lower 27% facility
+    choice_picks: dict[int, int] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+
+
+def compute_item_stats(
+    attempt_totals: dict[int, float], item_scores: dict[int, dict[int, float]]
+) -> dict[int, dict]:
+    """attempt_totals: attempt -> total points; item_scores: question -> {attempt: points}. Pure."""
+    ranked = sorted(attempt_totals, key=lambda a: attempt_totals[a])
+    group = max(1, round(len(ranked) * GROUP_SHARE)) if ranked else 0
+    lower, upper = set(ranked[:group]), set(ranked[-group:]) if group else set()
+    results = {}
+    for qid, by_attempt in item_scores.items():
+        xs = list(by_attempt.values())
+        rest = [attempt_totals[a] - p for a, p in by_attempt.items()]
+        up = [p for a, p in by_attempt.items() if a in upper]
+        low = [p for a, p in by_attempt.items() if a in lower]
+        results[qid] = {
+            "responses": len(xs),
+            "facility": sum(xs) / len(xs) if xs else None,
+            "discrimination_corrected": pearson(xs, rest),
+            "discrimination_groups": (sum(up) / len(up) - sum(low) / len(low)) if up and low else None,
+        }
+    return results
+
+
+def flags_for(stats: dict, *, min_responses: int = MIN_RESPONSES_TO_FLAG) -> list[str]:
+    if stats["responses"] < min_responses or stats["facility"] is None:
+        return []
+    flags = []
+    if stats["facility"] >= TOO_EASY:
+        flags.append("too_easy")
+    if stats["facility"] <= TOO_HARD:
+        flags.append("too_hard")
+    disc = stats["discrimination_corrected"]
+    if disc is not None and disc < 0:
+        flags.append("negative_discrimination")
+    return flags
+
+
+def quiz_item_statistics(*, quiz: Quiz, min_responses: int = MIN_RESPONSES_TO_FLAG) -> list[ItemStats]:
+    """Four queries whatever the number of attempts or questions."""
+    attempts = dict(
+        Attempt.objects.filter(quiz=quiz, number=1, state=AttemptState.SUBMITTED).values_list("pk", "points")
+    )
+    totals = {pk: float(points or 0) for pk, points in attempts.items()}
+    item_scores: dict[int, dict[int, float]] = defaultdict(dict)
+    picks: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for attempt_id, question_id, points, response in Answer.objects.filter(
+        attempt__in=list(totals)
+    ).values_list("attempt_id", "question_id", "points", "response"):
+        item_scores[question_id][attempt_id] = float(points or 0)
+        for choice_id in (response or {}).get("choice_ids", []) or []:
+            picks[question_id][int(choice_id)] += 1
+    questions = Question.objects.filter(pk__in=list(item_scores)).prefetch_related(
+        Prefetch("choices", queryset=Choice.objects.order_by("position"))
+    )
+    computed = compute_item_stats(totals, item_scores)
+    out = []
+    for q in questions:
+        stats = computed[q.pk]
+        out.append(
+            ItemStats(
+                question_id=q.pk,
+                key=q.key,
+                version=q.version,
+                objective=q.objective,
+                type=q.type,
+                responses=stats["responses"],
+                facility=stats["facility"],
+                discrimination_corrected=stats["discrimination_corrected"],
+                discrimination_groups=stats["discrimination_groups"],
+                choice_picks={c.pk: picks[q.pk].get(c.pk, 0) for c in q.choices.all()},
+                flags=flags_for(stats, min_responses=min_responses),
+            )
+        )
+    return sorted(out, key=lambda s: (s.key, s.version))
+
+
+def objective_mastery(stats: list[ItemStats]) -> list[tuple[str, float, int]]:
+    """(objective, mean facility weighted by responses, responses), weakest first: what to re-teach."""
+    weighted: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
+    for s in stats:
+        if s.facility is not None:
+            weighted[s.objective][0] += s.facility * s.responses
+            weighted[s.objective][1] += s.responses
+    rows = [(obj, total / n, n) for obj, (total, n) in weighted.items() if n]
+    return sorted(rows, key=lambda r: r[1])
