@@ -171,6 +171,9 @@ class DrawRule(models.Model):
             models.CheckConstraint(condition=Q(count__gte=1), name="drawrule_count_positive"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.count} from {self.bank or self.objective}"
+
 
 class QuizOverride(models.Model):
     """Quiz-level exceptions granted by a supervisor or admin, each with a reason (audited by the caller)."""
@@ -202,6 +205,9 @@ class QuizOverride(models.Model):
                 name="quizoverride_multiplier_1_4",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.user_id}"
 
 
 class AttemptState(models.TextChoices):
