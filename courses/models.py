@@ -1,0 +1,178 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from quizzes.models import Quiz
+
+
+class Course(models.Model):
+    slug = models.SlugField(max_length=100, unique=True)
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True)
+    ce_hours = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    provider_approval_number = models.CharField(max_length=100, blank=True)
+    accrediting_statement = models.TextField(blank=True)
+    validity_months = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Certificate expiry")
+    open_enrollment = models.BooleanField(default=False, help_text="Learners may enrol themselves.")
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class CourseVersion(models.Model):
+    """An immutable snapshot of a course's content, identified by its content hash."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft (not yet medically reviewed)"
+        PUBLISHED = "published", "Published"
+        SUPERSEDED = "superseded", "Superseded"
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    content_hash = models.CharField(max_length=64)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    medical_reviewer = models.CharField(max_length=200, blank=True)
+    medical_review_date = models.DateField(null=True, blank=True)
+    objectives = models.JSONField(default=dict, help_text="{objective id: description}")
+    final_exam = models.ForeignKey(Quiz, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    changes = models.JSONField(default=dict, blank=True, help_text="What changed from the previous version.")
+    loaded_at = models.DateTimeField()
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["course", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "number"], name="courseversion_number_unique"),
+            models.UniqueConstraint(
+                fields=["course"], condition=Q(status="published"), name="courseversion_one_published"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="published")
+                | (~Q(medical_reviewer="") & Q(medical_review_date__isnull=False)),
+                name="courseversion_published_needs_review",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.course} v{self.number}"
+
+    @property
+    def is_reviewed(self) -> bool:
+        return bool(self.medical_reviewer and self.medical_review_date)
+
+
+class Module(models.Model):
+    version = models.ForeignKey(CourseVersion, on_delete=models.CASCADE, related_name="modules")
+    key = models.SlugField(max_length=50)
+    title = models.CharField(max_length=200)
+    position = models.PositiveSmallIntegerField()
+    quiz = models.ForeignKey(Quiz, on_delete=models.PROTECT, related_name="modules")
+
+    class Meta:
+        ordering = ["version", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "key"], name="module_key_unique_in_version"),
+            models.UniqueConstraint(fields=["version", "position"], name="module_position_unique_in_version"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Lesson(models.Model):
+    module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="lessons")
+    key = models.SlugField(max_length=120)
+    title = models.CharField(max_length=200)
+    position = models.PositiveSmallIntegerField()
+    minutes = models.PositiveSmallIntegerField(default=5)
+    body = models.TextField(help_text="Markdown, as written in the content file")
+    body_html = models.TextField(help_text="Rendered and sanitised at load time")
+    objectives = models.JSONField(default=list)
+    sources = models.JSONField(default=list)
+    clinically_significant = models.BooleanField(default=False)
+    content_hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["module", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["module", "key"], name="lesson_key_unique_in_module"),
+            models.UniqueConstraint(fields=["module", "position"], name="lesson_position_unique_in_module"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Enrollment(models.Model):
+    """One learner's pass through one course version. Progress is stored here by the services that
+    change it, and read by one selector; `check_progress` recomputes it from the raw records."""
+
+    class Status(models.TextChoices):
+        NOT_STARTED = "not_started", "Not started"
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+        EXEMPT = "exempt", "Exempt"
+
+    class Source(models.TextChoices):
+        RULE = "rule", "Assignment rule"
+        MANUAL = "manual", "Assigned by an admin"
+        SELF = "self", "Self-enrolled"
+        RECERTIFICATION = "recertification", "Recertification"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="enrollments")
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="enrollments")
+    version = models.ForeignKey(CourseVersion, on_delete=models.PROTECT, related_name="enrollments")
+    cycle = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.NOT_STARTED)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.MANUAL)
+    due_date = models.DateField(
+        null=True, blank=True, help_text="A local date in the organisation's time zone"
+    )
+    enrolled_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # Stored progress, written only by courses.services (see services._refresh_progress).
+    lessons_total = models.PositiveSmallIntegerField(default=0)
+    lessons_read = models.PositiveSmallIntegerField(default=0)
+    quizzes_total = models.PositiveSmallIntegerField(default=0)
+    quizzes_passed = models.PositiveSmallIntegerField(default=0)
+    progress_percent = models.PositiveSmallIntegerField(default=0)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["user", "course", "-cycle"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "course", "cycle"], name="enrollment_user_course_cycle_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="completed") | Q(completed_at__isnull=False),
+                name="enrollment_completed_has_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(progress_percent__lte=100), name="enrollment_progress_max_100"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "due_date"], name="enrollment_status_due")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.course} (cycle {self.cycle})"
+
+
+class LessonProgress(models.Model):
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="lesson_progress")
+    lesson = models.ForeignKey(Lesson, on_delete=models.PROTECT, related_name="+")
+    first_opened_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    seconds_spent = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["enrollment", "lesson"], name="lessonprogress_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enrollment_id}:{self.lesson_id}"
