@@ -236,3 +236,255 @@ __all__ = [
     "publish_version",
     "record_medical_review",
 ]
+
+
+# --- enrollments and progress ---------------------------------------------------------------------
+
+from datetime import date, datetime  # noqa: E402
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+
+from quizzes.errors import QuizError  # noqa: E402
+from quizzes.models import Attempt, Quiz  # noqa: E402
+
+from . import selectors  # noqa: E402
+from .models import Enrollment, LessonProgress  # noqa: E402
+
+MAX_SECONDS_PER_PING = 120  # a reader's heartbeat every 30 s; a tab left open all night adds nothing
+
+
+class NotEnrolled(CourseError):
+    http_status = 404
+    code = "not_found"
+
+
+class EnrollmentRefused(CourseError):
+    http_status = 409
+    code = "enrollment_refused"
+
+
+def _lock_user(user) -> None:
+    get_user_model().objects.select_for_update().only("pk").get(pk=user.pk)
+
+
+def _refresh_progress(enrollment: Enrollment, *, now: datetime) -> Enrollment:
+    """Store progress recomputed from raw records; complete the enrollment when the rule is met.
+    The caller holds the enrollment row lock."""
+    progress = selectors.compute_progress(enrollment)
+    enrollment.lessons_total = progress.lessons_total
+    enrollment.lessons_read = progress.lessons_read
+    enrollment.quizzes_total = progress.quizzes_total
+    enrollment.quizzes_passed = progress.quizzes_passed
+    enrollment.progress_percent = progress.percent
+    enrollment.last_activity_at = now
+    fields = [
+        "lessons_total",
+        "lessons_read",
+        "quizzes_total",
+        "quizzes_passed",
+        "progress_percent",
+        "last_activity_at",
+    ]
+    newly_completed = False
+    if enrollment.status in (Enrollment.Status.NOT_STARTED, Enrollment.Status.IN_PROGRESS):
+        if progress.complete:
+            enrollment.status = Enrollment.Status.COMPLETED
+            enrollment.completed_at = now
+            fields += ["status", "completed_at"]
+            newly_completed = True
+        elif enrollment.status == Enrollment.Status.NOT_STARTED:
+            enrollment.status = Enrollment.Status.IN_PROGRESS
+            enrollment.started_at = enrollment.started_at or now
+            fields += ["status", "started_at"]
+    enrollment.save(update_fields=fields)
+    if newly_completed:
+        _on_course_completed(enrollment)
+    return enrollment
+
+
+def _on_course_completed(enrollment: Enrollment) -> None:
+    """Completion's consequences, explicit and after commit (certificates hook in here)."""
+    hook = getattr(settings, "COURSE_COMPLETION_HOOK", "")
+    if hook:
+        from django.utils.module_loading import import_string
+
+        enrollment_id = enrollment.pk
+        transaction.on_commit(lambda: import_string(hook)(enrollment_id=enrollment_id), robust=True)
+
+
+@transaction.atomic
+def enroll(
+    *,
+    user,
+    course: Course,
+    source: str = Enrollment.Source.MANUAL,
+    due_date: date | None = None,
+    now: datetime | None = None,
+) -> tuple[Enrollment, bool]:
+    """Enrol a learner in a course's current version: (enrollment, created). Idempotent: an enrollment
+    that is not finished is returned as it is (a learner keeps the version they started)."""
+    now = now or timezone.now()
+    _lock_user(user)
+    latest = Enrollment.objects.filter(user=user, course=course).order_by("-cycle").first()
+    if latest is not None and (
+        latest.status not in (Enrollment.Status.COMPLETED, Enrollment.Status.EXEMPT)
+        or source != Enrollment.Source.RECERTIFICATION
+    ):
+        if (
+            due_date
+            and latest.status not in (Enrollment.Status.COMPLETED, Enrollment.Status.EXEMPT)
+            and (latest.due_date is None)
+        ):
+            latest.due_date = due_date
+            latest.save(update_fields=["due_date"])
+        return latest, False
+    version = selectors.current_version(course)
+    if version is None:
+        raise EnrollmentRefused(f"{course} has no published version yet.")
+    enrollment = Enrollment.objects.create(
+        user=user,
+        course=course,
+        version=version,
+        cycle=(latest.cycle + 1) if latest else 1,
+        source=source,
+        due_date=due_date,
+        enrolled_at=now,
+    )
+    progress = selectors.compute_progress(enrollment)
+    enrollment.lessons_total, enrollment.quizzes_total = progress.lessons_total, progress.quizzes_total
+    enrollment.save(update_fields=["lessons_total", "quizzes_total"])
+    return enrollment, True
+
+
+def self_enroll(*, user, course: Course, now: datetime | None = None) -> tuple[Enrollment, bool]:
+    if not course.open_enrollment:
+        existing = Enrollment.objects.filter(user=user, course=course).order_by("-cycle").first()
+        if existing is not None:
+            return existing, False
+        raise EnrollmentRefused(
+            "This course is assigned by your training coordinator; it is not open to self-enrolment."
+        )
+    return enroll(user=user, course=course, source=Enrollment.Source.SELF, now=now)
+
+
+@transaction.atomic
+def bulk_enroll(
+    *, users, course: Course, due_date: date | None, now: datetime | None = None
+) -> dict[str, int]:
+    created = existing = 0
+    for user in users:
+        _, was_created = enroll(
+            user=user, course=course, source=Enrollment.Source.MANUAL, due_date=due_date, now=now
+        )
+        created += was_created
+        existing += not was_created
+    return {"created": created, "existing": existing}
+
+
+def _lesson_enrollment(*, user, lesson_id: int):
+    view = selectors.lesson_for_learner(user=user, lesson_id=lesson_id)
+    if view is None:
+        raise NotEnrolled("No such lesson.")
+    return view
+
+
+@transaction.atomic
+def open_lesson(*, user, lesson_id: int, now: datetime | None = None) -> LessonProgress:
+    """Record that the learner opened a lesson (first time only)."""
+    now = now or timezone.now()
+    view = _lesson_enrollment(user=user, lesson_id=lesson_id)
+    progress, _ = LessonProgress.objects.get_or_create(
+        enrollment=view.enrollment, lesson=view.lesson, defaults={"first_opened_at": now}
+    )
+    return progress
+
+
+@transaction.atomic
+def record_reading_time(*, user, lesson_id: int, seconds: int, now: datetime | None = None) -> LessonProgress:
+    if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 0:
+        raise CourseError("seconds must be a whole number of seconds, 0 or more.")
+    now = now or timezone.now()
+    view = _lesson_enrollment(user=user, lesson_id=lesson_id)
+    progress, _ = LessonProgress.objects.select_for_update().get_or_create(
+        enrollment=view.enrollment, lesson=view.lesson, defaults={"first_opened_at": now}
+    )
+    progress.seconds_spent += min(seconds, MAX_SECONDS_PER_PING)
+    progress.save(update_fields=["seconds_spent"])
+    return progress
+
+
+@transaction.atomic
+def complete_lesson(*, user, lesson_id: int, now: datetime | None = None) -> Enrollment:
+    """Mark a lesson read (idempotent) and store the enrollment's progress."""
+    now = now or timezone.now()
+    view = _lesson_enrollment(user=user, lesson_id=lesson_id)
+    enrollment = Enrollment.objects.select_for_update().select_related("version").get(pk=view.enrollment.pk)
+    progress, created = LessonProgress.objects.get_or_create(
+        enrollment=enrollment, lesson=view.lesson, defaults={"first_opened_at": now, "completed_at": now}
+    )
+    if not created and progress.completed_at is None:
+        progress.completed_at = now
+        progress.save(update_fields=["completed_at"])
+    return _refresh_progress(enrollment, now=now)
+
+
+def start_quiz_attempt(*, user, quiz: Quiz, now: datetime | None = None):
+    """Start or resume through the quiz engine; the course-level lock is its QUIZ_ACCESS_CHECKS."""
+    return quiz_services.start_attempt(user=user, quiz=quiz, now=now)
+
+
+def _refresh_enrollments_for_attempt(attempt: Attempt, *, now: datetime) -> None:
+    enrollment = selectors.enrollment_for_quiz(user=attempt.user, quiz=attempt.quiz)
+    if enrollment is None:
+        return
+    enrollment = Enrollment.objects.select_for_update().select_related("version").get(pk=enrollment.pk)
+    _refresh_progress(enrollment, now=now)
+
+
+@transaction.atomic
+def submit_quiz_attempt(*, attempt_id: int, user, now: datetime | None = None) -> quiz_services.SubmitOutcome:
+    """Grade through the quiz engine (once), then store course progress and completion."""
+    now = now or timezone.now()
+    outcome = quiz_services.submit_attempt(attempt_id=attempt_id, user=user, now=now)
+    if outcome.graded_now:
+        _refresh_enrollments_for_attempt(outcome.attempt, now=now)
+    return outcome
+
+
+def save_quiz_answer(*, attempt_id: int, user, question_id, response, now: datetime | None = None):
+    """Autosave; when the save finds the attempt past its deadline the engine grades it, and progress
+    follows before the refusal reaches the learner."""
+    try:
+        return quiz_services.save_answer(
+            attempt_id=attempt_id, user=user, question_id=question_id, response=response, now=now
+        )
+    except QuizError as error:
+        if error.code == "deadline_passed":
+            attempt = Attempt.objects.select_related("quiz", "user").get(pk=attempt_id)
+            with transaction.atomic():
+                _refresh_enrollments_for_attempt(attempt, now=now or timezone.now())
+        raise
+
+
+@transaction.atomic
+def expire_quiz_attempt(*, attempt_id: int, now: datetime | None = None):
+    now = now or timezone.now()
+    outcome = quiz_services.expire_attempt(attempt_id=attempt_id, now=now)
+    if outcome is not None:
+        attempt = Attempt.objects.select_related("quiz", "user").get(pk=attempt_id)
+        _refresh_enrollments_for_attempt(attempt, now=now)
+    return outcome
+
+
+def expire_overdue_attempts(*, now: datetime | None = None) -> int:
+    graded = 0
+    for attempt_id in quiz_services.overdue_attempt_ids(now=now):
+        graded += expire_quiz_attempt(attempt_id=attempt_id, now=now) is not None
+    return graded
+
+
+@transaction.atomic
+def recompute_progress(*, enrollment_id: int, now: datetime | None = None) -> Enrollment:
+    enrollment = Enrollment.objects.select_for_update().select_related("version").get(pk=enrollment_id)
+    return _refresh_progress(enrollment, now=now or enrollment.last_activity_at or timezone.now())

@@ -6,5 +6,5 @@ app_name = "api"
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="auth-token"),
-    path("", include("quizzes.urls")),
+    path("", include("courses.urls")),
 ]

@@ -145,6 +145,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "record-worker-heartbeat": {"task": "core.tasks.record_worker_heartbeat", "schedule": 60.0},
+    "expire-overdue-attempts": {"task": "courses.tasks.expire_overdue_attempts", "schedule": 60.0},
 }
 
 REST_FRAMEWORK = {
@@ -191,4 +192,6 @@ LOGGING = {
 # Quiz engine: seconds after the deadline during which autosaves already in flight are accepted.
 QUIZ_DEADLINE_GRACE_SECONDS = 10
 # Course-level locks on starting a quiz (callables user, quiz -> reason or None), so quizzes imports no app.
-QUIZ_ACCESS_CHECKS: list[str] = []
+QUIZ_ACCESS_CHECKS = ["courses.policies.quiz_access"]
+# Unreviewed (draft) course versions may be taken only where this is on: the demo run, with a banner.
+COURSE_ALLOW_UNREVIEWED = env.bool("COURSE_ALLOW_UNREVIEWED", default=False)

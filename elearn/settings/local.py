@@ -11,3 +11,4 @@ CELERY_TASK_EAGER_PROPAGATES = False
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 
 (BASE_DIR / "var").mkdir(exist_ok=True)
+COURSE_ALLOW_UNREVIEWED = env.bool("COURSE_ALLOW_UNREVIEWED", default=True)

@@ -1,0 +1,189 @@
+"""Course endpoints of the API contract, and the quiz endpoints routed through course orchestration."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from quizzes import api as quiz_api
+
+from . import selectors, services
+from .models import Course
+
+
+def _quiz_state_payload(state: selectors.QuizState | None) -> dict | None:
+    if state is None:
+        return None
+    standing = state.standing
+    return {
+        "id": state.quiz.pk,
+        "title": state.quiz.title,
+        "state": state.state,
+        "locked_reason": state.locked_reason,
+        "attempts_used": standing.attempts_used,
+        "attempt_limit": state.quiz.attempt_limit,
+        "passed": standing.passed,
+        "score": str(standing.policy_score) if standing.policy_score is not None else None,
+        "grading_policy": state.quiz.grading_policy,
+        "open_attempt_id": standing.open_attempt_id,
+        "time_limit_minutes": state.quiz.time_limit_minutes,
+        "pass_mark": state.quiz.pass_mark,
+    }
+
+
+def _progress_payload(enrollment) -> dict:
+    progress = selectors.stored_progress(enrollment)
+    return {
+        "status": enrollment.status,
+        "percent": progress.percent,
+        "lessons_read": progress.lessons_read,
+        "lessons_total": progress.lessons_total,
+        "quizzes_passed": progress.quizzes_passed,
+        "quizzes_total": progress.quizzes_total,
+        "complete": enrollment.status == "completed",
+        "due_date": enrollment.due_date,
+        "overdue": selectors.is_overdue(enrollment),
+        "completed_at": enrollment.completed_at,
+        "cycle": enrollment.cycle,
+        "version": enrollment.version.number,
+    }
+
+
+class CourseListView(APIView):
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT},
+        summary="Assigned and open courses, with my progress",
+        operation_id="courses_list",
+    )
+    def get(self, request):
+        entries = selectors.learner_catalog(user=request.user)
+        return Response(
+            {
+                "results": [
+                    {
+                        "slug": e.course.slug,
+                        "title": e.course.title,
+                        "summary": e.course.summary,
+                        "ce_hours": str(e.course.ce_hours),
+                        "enrolled": e.enrollment is not None,
+                        "open_enrollment": e.course.open_enrollment,
+                        "medically_reviewed": bool(e.version and e.version.is_reviewed),
+                        "progress": _progress_payload(e.enrollment) if e.enrollment else None,
+                    }
+                    for e in entries
+                ]
+            }
+        )
+
+
+class CourseDetailView(APIView):
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+        summary="Modules with lessons (id, title, read) and quiz states; the final exam",
+        operation_id="courses_retrieve",
+    )
+    def get(self, request, slug: str):
+        enrollment = selectors.enrollment_for_course(user=request.user, slug=slug)
+        if enrollment is None:
+            return Response({"detail": "Not found.", "code": "not_found"}, status=404)
+        outline = selectors.course_outline(enrollment=enrollment)
+        version = outline.version
+        return Response(
+            {
+                "slug": enrollment.course.slug,
+                "title": enrollment.course.title,
+                "version": version.number,
+                "medically_reviewed": version.is_reviewed,
+                "medical_reviewer": version.medical_reviewer or None,
+                "medical_review_date": version.medical_review_date,
+                "progress": _progress_payload(enrollment),
+                "modules": [
+                    {
+                        "key": m.module.key,
+                        "title": m.module.title,
+                        "lessons": [
+                            {"id": lesson.pk, "title": lesson.title, "minutes": lesson.minutes, "read": read}
+                            for lesson, read in m.lessons
+                        ],
+                        "quiz": _quiz_state_payload(m.quiz),
+                    }
+                    for m in outline.modules
+                ],
+                "final_exam": _quiz_state_payload(outline.final_exam),
+            }
+        )
+
+
+class LessonCompleteView(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+        summary="Mark a lesson read (idempotent)",
+    )
+    def post(self, request, lesson_id: int):
+        try:
+            enrollment = services.complete_lesson(user=request.user, lesson_id=lesson_id)
+        except services.CourseError as error:
+            return Response({"detail": error.message, "code": error.code}, status=error.http_status)
+        return Response({"lesson_id": lesson_id, "read": True, "progress": _progress_payload(enrollment)})
+
+
+class MyProgressView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="My transcript")
+    def get(self, request):
+        rows = selectors.transcript(user=request.user)
+        return Response(
+            {
+                "results": [
+                    {
+                        "course": row["enrollment"].course.slug,
+                        "title": row["enrollment"].course.title,
+                        "ce_hours": str(row["enrollment"].course.ce_hours),
+                        "progress": _progress_payload(row["enrollment"]),
+                        "quizzes": [
+                            {
+                                "quiz_id": a.quiz_id,
+                                "title": a.quiz.title,
+                                "best_score": str(a.score),
+                                "passed": a.passed,
+                                "submitted_at": a.submitted_at,
+                            }
+                            for a in row["best_attempts"]
+                        ],
+                    }
+                    for row in rows
+                ]
+            }
+        )
+
+
+class SelfEnrollView(APIView):
+    @extend_schema(
+        request=None,
+        responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+        summary="Enrol myself in an open course",
+    )
+    def post(self, request, slug: str):
+        course = get_object_or_404(Course, slug=slug)
+        try:
+            enrollment, created = services.self_enroll(user=request.user, course=course)
+        except services.CourseError as error:
+            return Response({"detail": error.message, "code": error.code}, status=error.http_status)
+        return Response(_progress_payload(enrollment), status=201 if created else 200)
+
+
+class StartAttemptView(quiz_api.StartAttemptView):
+    start_service = staticmethod(services.start_quiz_attempt)
+
+
+class SaveAnswerView(quiz_api.SaveAnswerView):
+    save_service = staticmethod(services.save_quiz_answer)
+
+
+class SubmitAttemptView(quiz_api.SubmitAttemptView):
+    submit_service = staticmethod(services.submit_quiz_attempt)
+
+
+class AttemptDetailView(quiz_api.AttemptDetailView):
+    expire_service = staticmethod(services.expire_quiz_attempt)

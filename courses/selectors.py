@@ -1,0 +1,376 @@
+"""Reads of the courses app, each with a fixed number of queries (asserted in tests)."""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.utils import timezone
+
+from quizzes.models import Attempt, AttemptState, Quiz
+from quizzes.selectors import QuizStanding, standing_from_attempts
+
+from .models import Course, CourseVersion, Enrollment, Lesson, LessonProgress, Module
+from .progress import Progress
+
+
+def local_today() -> date:
+    """Due dates are local dates in the organisation's time zone."""
+    return timezone.localdate()
+
+
+def is_overdue(enrollment: Enrollment, today: date | None = None) -> bool:
+    today = today or local_today()
+    return (
+        enrollment.due_date is not None
+        and enrollment.status not in (Enrollment.Status.COMPLETED, Enrollment.Status.EXEMPT)
+        and enrollment.due_date < today
+    )
+
+
+def current_version(course: Course) -> CourseVersion | None:
+    """The version new enrollments get: the published one; in the demo, an unreviewed draft if none is."""
+    published = course.versions.filter(status=CourseVersion.Status.PUBLISHED).first()
+    if published is not None or not settings.COURSE_ALLOW_UNREVIEWED:
+        return published
+    return course.versions.order_by("-number").first()
+
+
+def version_quiz_ids(version: CourseVersion) -> list[int]:
+    ids = list(Module.objects.filter(version=version).values_list("quiz_id", flat=True))
+    if version.final_exam_id:
+        ids.append(version.final_exam_id)
+    return ids
+
+
+def quiz_belongs_to_a_course(*, quiz: Quiz) -> bool:
+    return Module.objects.filter(quiz=quiz).exists() or CourseVersion.objects.filter(final_exam=quiz).exists()
+
+
+def enrollment_for_quiz(*, user, quiz: Quiz) -> Enrollment | None:
+    """The learner's newest enrollment whose course version includes this quiz."""
+    return (
+        Enrollment.objects.filter(user=user)
+        .filter(Q(version__modules__quiz=quiz) | Q(version__final_exam=quiz))
+        .exclude(status=Enrollment.Status.EXEMPT)
+        .select_related("version")
+        .order_by("-cycle")
+        .first()
+    )
+
+
+def unread_lessons_for_quiz(*, enrollment: Enrollment, quiz: Quiz) -> int:
+    lessons = Lesson.objects.filter(module__version=enrollment.version)
+    if quiz.kind != Quiz.Kind.FINAL:
+        lessons = lessons.filter(module__quiz=quiz)
+    read = LessonProgress.objects.filter(
+        enrollment=enrollment, lesson=OuterRef("pk"), completed_at__isnull=False
+    )
+    return lessons.exclude(Exists(read)).count()
+
+
+def compute_progress(enrollment: Enrollment) -> Progress:
+    """Progress recomputed from raw records (lesson progress, attempts). 3 queries."""
+    version = enrollment.version
+    lessons_total = Lesson.objects.filter(module__version=version).count()
+    lessons_read = LessonProgress.objects.filter(
+        enrollment=enrollment, completed_at__isnull=False, lesson__module__version=version
+    ).count()
+    quiz_ids = version_quiz_ids(version)
+    passed = (
+        Attempt.objects.filter(
+            user_id=enrollment.user_id,
+            quiz_id__in=quiz_ids,
+            state=AttemptState.SUBMITTED,
+            passed=True,
+            started_at__gte=enrollment.enrolled_at,
+        )
+        .values("quiz_id")
+        .distinct()
+        .count()
+    )
+    return Progress(
+        lessons_total=lessons_total,
+        lessons_read=lessons_read,
+        quizzes_total=len(quiz_ids),
+        quizzes_passed=passed,
+    )
+
+
+def stored_progress(enrollment: Enrollment) -> Progress:
+    """The progress every page, API, report and certificate shows: what the services stored."""
+    return Progress(
+        lessons_total=enrollment.lessons_total,
+        lessons_read=enrollment.lessons_read,
+        quizzes_total=enrollment.quizzes_total,
+        quizzes_passed=enrollment.quizzes_passed,
+    )
+
+
+# --- learner pages --------------------------------------------------------------------------------
+
+
+@dataclass
+class CatalogEntry:
+    course: Course
+    enrollment: Enrollment | None
+    version: CourseVersion | None
+    overdue: bool = False
+
+
+def learner_catalog(*, user) -> list[CatalogEntry]:
+    """Assigned courses (newest cycle each) and open courses not yet taken. 3 queries."""
+    today = local_today()
+    enrollments = list(
+        Enrollment.objects.filter(user=user)
+        .select_related("course", "version")
+        .order_by("course_id", "-cycle")
+    )
+    newest: dict[int, Enrollment] = {}
+    for enrollment in enrollments:
+        newest.setdefault(enrollment.course_id, enrollment)
+    entries = [
+        CatalogEntry(course=e.course, enrollment=e, version=e.version, overdue=is_overdue(e, today))
+        for e in newest.values()
+    ]
+    version_filter = Q(status=CourseVersion.Status.PUBLISHED)
+    if settings.COURSE_ALLOW_UNREVIEWED:
+        version_filter |= Q(status=CourseVersion.Status.DRAFT)
+    open_courses = (
+        Course.objects.filter(open_enrollment=True)
+        .exclude(pk__in=newest.keys())
+        .prefetch_related(
+            Prefetch(
+                "versions",
+                queryset=CourseVersion.objects.filter(version_filter).order_by("-status", "-number"),
+                to_attr="candidate_versions",
+            )
+        )
+    )
+    for course in open_courses:
+        versions = course.candidate_versions
+        published = [v for v in versions if v.status == CourseVersion.Status.PUBLISHED]
+        version = published[0] if published else (versions[0] if versions else None)
+        if version is not None:
+            entries.append(CatalogEntry(course=course, enrollment=None, version=version))
+
+    def order(entry: CatalogEntry):
+        e = entry.enrollment
+        done = e is not None and e.status in (Enrollment.Status.COMPLETED, Enrollment.Status.EXEMPT)
+        return (e is None, done, e.due_date if e and e.due_date else date.max, entry.course.title)
+
+    return sorted(entries, key=order)
+
+
+@dataclass
+class QuizState:
+    quiz: Quiz
+    standing: QuizStanding
+    locked_reason: str | None
+    state: str  # locked | available | in_progress | passed | failed | no_attempts_left
+
+    @property
+    def label(self) -> str:
+        return {
+            "locked": "Locked",
+            "available": "Not attempted",
+            "in_progress": "In progress",
+            "passed": "Passed",
+            "failed": "Not passed yet",
+            "no_attempts_left": "No attempts left",
+        }[self.state]
+
+
+@dataclass
+class ModuleOutline:
+    module: Module
+    lessons: list[tuple[Lesson, bool]]
+    quiz: QuizState
+
+    @property
+    def lessons_read(self) -> int:
+        return sum(1 for _, read in self.lessons if read)
+
+
+@dataclass
+class CourseOutline:
+    enrollment: Enrollment
+    version: CourseVersion
+    modules: list[ModuleOutline]
+    final_exam: QuizState | None
+    progress: Progress
+    overdue: bool
+    all_lessons: list[Lesson] = field(default_factory=list)
+
+
+def _quiz_state(quiz: Quiz, attempts: list[Attempt], *, unread: int) -> QuizState:
+    standing = standing_from_attempts(quiz, attempts)
+    locked_reason = None
+    if standing.passed:
+        state = "passed"
+    elif standing.open_attempt_id:
+        state = "in_progress"
+    elif quiz.require_lessons_read and unread:
+        state = "locked"
+        locked_reason = (
+            "Read every lesson of the course first."
+            if quiz.kind == Quiz.Kind.FINAL
+            else "Read every lesson of this module first."
+        )
+    elif quiz.attempt_limit is not None and standing.attempts_used >= quiz.attempt_limit:
+        state = "no_attempts_left"
+    elif standing.attempts_used:
+        state = "failed"
+    else:
+        state = "available"
+    return QuizState(quiz=quiz, standing=standing, locked_reason=locked_reason, state=state)
+
+
+def course_outline(*, enrollment: Enrollment) -> CourseOutline:
+    """Modules, lessons with read flags, quiz states and the final exam. 5 queries."""
+    version = enrollment.version
+    modules = list(
+        Module.objects.filter(version=version)
+        .select_related("quiz")
+        .prefetch_related(
+            Prefetch("lessons", queryset=Lesson.objects.order_by("position").defer("body", "body_html"))
+        )
+        .order_by("position")
+    )
+    read_ids = set(
+        LessonProgress.objects.filter(enrollment=enrollment, completed_at__isnull=False).values_list(
+            "lesson_id", flat=True
+        )
+    )
+    final_exam = Quiz.objects.filter(pk=version.final_exam_id).first() if version.final_exam_id else None
+    quiz_ids = [m.quiz_id for m in modules] + ([final_exam.pk] if final_exam else [])
+    attempts: dict[int, list[Attempt]] = {qid: [] for qid in quiz_ids}
+    for attempt in Attempt.objects.filter(
+        user_id=enrollment.user_id, quiz_id__in=quiz_ids, started_at__gte=enrollment.enrolled_at
+    ).defer("layout"):
+        attempts[attempt.quiz_id].append(attempt)
+    outlines = []
+    all_lessons = []
+    total_unread = 0
+    for module in modules:
+        lessons = [(lesson, lesson.pk in read_ids) for lesson in module.lessons.all()]
+        all_lessons += [lesson for lesson, _ in lessons]
+        unread = sum(1 for _, read in lessons if not read)
+        total_unread += unread
+        outlines.append(
+            ModuleOutline(module, lessons, _quiz_state(module.quiz, attempts[module.quiz_id], unread=unread))
+        )
+    final_state = (
+        _quiz_state(final_exam, attempts[final_exam.pk], unread=total_unread) if final_exam else None
+    )
+    return CourseOutline(
+        enrollment=enrollment,
+        version=version,
+        modules=outlines,
+        final_exam=final_state,
+        progress=stored_progress(enrollment),
+        overdue=is_overdue(enrollment),
+        all_lessons=all_lessons,
+    )
+
+
+def enrollment_for_course(*, user, slug: str) -> Enrollment | None:
+    return (
+        Enrollment.objects.filter(user=user, course__slug=slug)
+        .select_related("course", "version")
+        .order_by("-cycle")
+        .first()
+    )
+
+
+@dataclass
+class LessonView:
+    lesson: Lesson
+    module: Module
+    enrollment: Enrollment
+    previous: Lesson | None
+    next: Lesson | None
+    read: bool
+    position: int
+    count: int
+
+
+def lesson_for_learner(*, user, lesson_id: int) -> LessonView | None:
+    """The lesson if it belongs to a course version the learner is enrolled in (else None: 404). 3 queries."""
+    lesson = (
+        Lesson.objects.select_related("module__version__course", "module__quiz").filter(pk=lesson_id).first()
+    )
+    if lesson is None:
+        return None
+    enrollment = (
+        Enrollment.objects.filter(user=user, version_id=lesson.module.version_id)
+        .select_related("course", "version")
+        .order_by("-cycle")
+        .first()
+    )
+    if enrollment is None:
+        return None
+    siblings = list(
+        Lesson.objects.filter(module__version_id=lesson.module.version_id)
+        .order_by("module__position", "position")
+        .only("pk", "title", "module_id")
+        .annotate(
+            is_read=Count(
+                "pk",
+                filter=Q(
+                    pk__in=LessonProgress.objects.filter(
+                        enrollment=enrollment, completed_at__isnull=False
+                    ).values("lesson_id")
+                ),
+            )
+        )
+    )
+    index = next(i for i, s in enumerate(siblings) if s.pk == lesson.pk)
+    return LessonView(
+        lesson=lesson,
+        module=lesson.module,
+        enrollment=enrollment,
+        previous=siblings[index - 1] if index > 0 else None,
+        next=siblings[index + 1] if index + 1 < len(siblings) else None,
+        read=bool(siblings[index].is_read),
+        position=index + 1,
+        count=len(siblings),
+    )
+
+
+def transcript(*, user) -> list[dict]:
+    """Every enrollment with version, scores, dates and CE hours. 3 queries."""
+    enrollments = list(
+        Enrollment.objects.filter(user=user)
+        .select_related("course", "version")
+        .order_by("-enrolled_at")
+        .prefetch_related(
+            Prefetch("version__modules", queryset=Module.objects.only("pk", "version_id", "quiz_id"))
+        )
+    )
+    quiz_titles = {}
+    rows = []
+    attempts = list(
+        Attempt.objects.filter(user=user, state=AttemptState.SUBMITTED)
+        .select_related("quiz")
+        .defer("layout")
+        .order_by("submitted_at")
+    )
+    for enrollment in enrollments:
+        quiz_ids = {m.quiz_id for m in enrollment.version.modules.all()} | {enrollment.version.final_exam_id}
+        mine = [
+            a
+            for a in attempts
+            if a.quiz_id in quiz_ids
+            and a.started_at >= enrollment.enrolled_at
+            and (enrollment.completed_at is None or a.started_at <= enrollment.completed_at)
+        ]
+        best: dict[int, Attempt] = {}
+        for attempt in mine:
+            quiz_titles[attempt.quiz_id] = attempt.quiz.title
+            if attempt.quiz_id not in best or attempt.score > best[attempt.quiz_id].score:
+                best[attempt.quiz_id] = attempt
+        rows.append(
+            {"enrollment": enrollment, "best_attempts": sorted(best.values(), key=lambda a: a.quiz.title)}
+        )
+    return rows

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("courses/", api.CourseListView.as_view(), name="course-list"),
+    path("courses/<slug:slug>/", api.CourseDetailView.as_view(), name="course-detail"),
+    path("courses/<slug:slug>/enroll/", api.SelfEnrollView.as_view(), name="course-self-enroll"),
+    path("lessons/<int:lesson_id>/complete/", api.LessonCompleteView.as_view(), name="lesson-complete"),
+    path("me/progress/", api.MyProgressView.as_view(), name="my-progress"),
+    # The quiz engine's endpoints, routed through course orchestration (progress, completion).
+    path("quizzes/<int:quiz_id>/attempts/", api.StartAttemptView.as_view(), name="quiz-start-attempt"),
+    path("attempts/<int:attempt_id>/", api.AttemptDetailView.as_view(), name="attempt-detail"),
+    path(
+        "attempts/<int:attempt_id>/answers/<str:question_id>/",
+        api.SaveAnswerView.as_view(),
+        name="attempt-answer",
+    ),
+    path("attempts/<int:attempt_id>/submit/", api.SubmitAttemptView.as_view(), name="attempt-submit"),
+]
