@@ -1,7 +1,7 @@
 """Reads of the courses app, each with a fixed number of queries (asserted in tests)."""
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
@@ -167,7 +167,14 @@ class QuizState:
     quiz: Quiz
     standing: QuizStanding
     locked_reason: str | None
-    state: str  # locked | available | in_progress | passed | failed | no_attempts_left
+    state: str  # locked | available | in_progress | passed | failed | cooling_down | no_attempts_left
+    retry_at: datetime | None = None
+
+    @property
+    def attempts_left(self) -> int | None:
+        if self.quiz.attempt_limit is None:
+            return None
+        return max(0, self.quiz.attempt_limit - self.standing.attempts_used)
 
     @property
     def label(self) -> str:
@@ -206,6 +213,11 @@ class CourseOutline:
 def _quiz_state(quiz: Quiz, attempts: list[Attempt], *, unread: int) -> QuizState:
     standing = standing_from_attempts(quiz, attempts)
     locked_reason = None
+    retry_at = None
+    if standing.last_submitted_at and quiz.cooldown_minutes:
+        retry_at = standing.last_submitted_at + timedelta(minutes=quiz.cooldown_minutes)
+        if retry_at <= timezone.now():
+            retry_at = None
     if standing.passed:
         state = "passed"
     elif standing.open_attempt_id:
@@ -219,11 +231,15 @@ def _quiz_state(quiz: Quiz, attempts: list[Attempt], *, unread: int) -> QuizStat
         )
     elif quiz.attempt_limit is not None and standing.attempts_used >= quiz.attempt_limit:
         state = "no_attempts_left"
+    elif standing.attempts_used and retry_at:
+        state = "cooling_down"
     elif standing.attempts_used:
         state = "failed"
     else:
         state = "available"
-    return QuizState(quiz=quiz, standing=standing, locked_reason=locked_reason, state=state)
+    return QuizState(
+        quiz=quiz, standing=standing, locked_reason=locked_reason, state=state, retry_at=retry_at
+    )
 
 
 def course_outline(*, enrollment: Enrollment) -> CourseOutline:
@@ -374,3 +390,14 @@ def transcript(*, user) -> list[dict]:
             {"enrollment": enrollment, "best_attempts": sorted(best.values(), key=lambda a: a.quiz.title)}
         )
     return rows
+
+
+def missed_objectives(*, attempt: Attempt) -> list[str]:
+    """Objectives of the items a learner did not get fully right, for remediation. 1 query."""
+    from quizzes.models import Answer
+
+    return sorted(
+        set(
+            Answer.objects.filter(attempt=attempt, points__lt=1).values_list("question__objective", flat=True)
+        )
+    )

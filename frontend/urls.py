@@ -6,4 +6,17 @@ app_name = "frontend"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("transcript/", views.transcript, name="transcript"),
+    path("courses/<slug:slug>/", views.course_detail, name="course"),
+    path("courses/<slug:slug>/enroll/", views.enroll, name="enroll"),
+    path("lessons/<int:lesson_id>/", views.lesson_detail, name="lesson"),
+    path("lessons/<int:lesson_id>/read/", views.lesson_mark_read, name="lesson_read"),
+    path("lessons/<int:lesson_id>/ping/", views.lesson_ping, name="lesson_ping"),
+    path("quizzes/<int:quiz_id>/", views.quiz_detail, name="quiz"),
+    path("quizzes/<int:quiz_id>/start/", views.quiz_start, name="quiz_start"),
+    path("attempts/<int:attempt_id>/", views.attempt_page, name="attempt"),
+    path("attempts/<int:attempt_id>/autosave/", views.attempt_autosave, name="attempt_autosave"),
+    path("attempts/<int:attempt_id>/review/", views.attempt_review, name="attempt_review"),
+    path("attempts/<int:attempt_id>/submit/", views.attempt_submit, name="attempt_submit"),
+    path("attempts/<int:attempt_id>/result/", views.attempt_result, name="attempt_result"),
 ]

@@ -1,7 +1,347 @@
+"""Server-rendered learner pages. Thin: read through selectors, write through services."""
+
+from functools import wraps
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from courses import selectors as course_selectors
+from courses import services as course_services
+from courses.models import Course
+from quizzes import selectors as quiz_selectors
+from quizzes.errors import AttemptNotFound, QuizError
+from quizzes.models import Quiz
+
+from .forms import flatten, is_answered, response_from_form
 
 
+def login_required_htmx(view):
+    """Like login_required, but an htmx request with an expired session is sent to the login page with
+    the current page as `next`, so the learner lands back where they were."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        if request.headers.get("HX-Request"):
+            current = request.headers.get("HX-Current-URL", request.path)
+            response = HttpResponse(
+                "Your session has expired. Log in again; your saved answers are kept.", status=401
+            )
+            response["HX-Redirect"] = f"{reverse('login')}?next={current}"
+            return response
+        return redirect_to_login(request.get_full_path())
+
+    return wrapper
+
+
+@require_GET
 @login_required
 def home(request):
-    return render(request, "frontend/home.html")
+    entries = course_selectors.learner_catalog(user=request.user)
+    return render(
+        request,
+        "frontend/home.html",
+        {
+            "assigned": [e for e in entries if e.enrollment is not None],
+            "open_courses": [e for e in entries if e.enrollment is None],
+        },
+    )
+
+
+@require_POST
+@login_required
+def enroll(request, slug):
+    course = get_object_or_404(Course, slug=slug)
+    try:
+        course_services.self_enroll(user=request.user, course=course)
+    except course_services.CourseError as error:
+        messages.error(request, error.message)
+        return redirect("frontend:home")
+    return redirect("frontend:course", slug=slug)
+
+
+@require_GET
+@login_required
+def course_detail(request, slug):
+    enrollment = course_selectors.enrollment_for_course(user=request.user, slug=slug)
+    if enrollment is None:
+        raise Http404("No such course.")
+    outline = course_selectors.course_outline(enrollment=enrollment)
+    next_lesson = next((lesson for m in outline.modules for lesson, read in m.lessons if not read), None)
+    return render(
+        request,
+        "frontend/course.html",
+        {"outline": outline, "course": enrollment.course, "next_lesson": next_lesson},
+    )
+
+
+@require_GET
+@login_required
+def lesson_detail(request, lesson_id):
+    view = course_selectors.lesson_for_learner(user=request.user, lesson_id=lesson_id)
+    if view is None:
+        raise Http404("No such lesson.")
+    course_services.open_lesson(user=request.user, lesson_id=lesson_id)
+    return render(request, "frontend/lesson.html", {"view": view, "course": view.enrollment.course})
+
+
+@require_POST
+@login_required_htmx
+def lesson_mark_read(request, lesson_id):
+    try:
+        course_services.complete_lesson(user=request.user, lesson_id=lesson_id)
+    except course_services.CourseError as error:
+        raise Http404(error.message) from error
+    view = course_selectors.lesson_for_learner(user=request.user, lesson_id=lesson_id)
+    if view.next is not None:
+        return redirect("frontend:lesson", lesson_id=view.next.pk)
+    return redirect("frontend:course", slug=view.enrollment.course.slug)
+
+
+@require_POST
+@login_required_htmx
+def lesson_ping(request, lesson_id):
+    try:
+        seconds = int(request.POST.get("seconds", "0"))
+        course_services.record_reading_time(user=request.user, lesson_id=lesson_id, seconds=seconds)
+    except (ValueError, course_services.CourseError):
+        return HttpResponse(status=400)
+    return HttpResponse(status=204)
+
+
+def _quiz_context(request, quiz_id):
+    quiz = get_object_or_404(Quiz, pk=quiz_id)
+    enrollment = course_selectors.enrollment_for_quiz(user=request.user, quiz=quiz)
+    if enrollment is None:
+        raise Http404("No such quiz.")
+    outline = course_selectors.course_outline(enrollment=enrollment)
+    states = [m.quiz for m in outline.modules] + ([outline.final_exam] if outline.final_exam else [])
+    state = next(s for s in states if s.quiz.pk == quiz.pk)
+    return quiz, outline, state
+
+
+@require_GET
+@login_required
+def quiz_detail(request, quiz_id):
+    quiz, outline, state = _quiz_context(request, quiz_id)
+    return render(
+        request,
+        "frontend/quiz.html",
+        {"quiz": quiz, "outline": outline, "state": state, "course": outline.enrollment.course},
+    )
+
+
+@require_POST
+@login_required
+def quiz_start(request, quiz_id):
+    quiz, outline, _ = _quiz_context(request, quiz_id)
+    try:
+        attempt, _created = course_services.start_quiz_attempt(user=request.user, quiz=quiz)
+    except QuizError as error:
+        messages.error(request, error.message)
+        return redirect("frontend:quiz", quiz_id=quiz.pk)
+    return redirect("frontend:attempt", attempt_id=attempt.pk)
+
+
+def _own_attempt(request, attempt_id):
+    try:
+        return quiz_selectors.own_attempt(attempt_id=attempt_id, user=request.user)
+    except AttemptNotFound as error:
+        raise Http404("No such attempt.") from error
+
+
+def _grade_if_expired(attempt):
+    if attempt.is_open and quiz_selectors.is_past_deadline(attempt):
+        course_services.expire_quiz_attempt(attempt_id=attempt.pk)
+        return True
+    return False
+
+
+def _save_from_form(request, attempt, questions) -> list[str]:
+    """Save every question on the submitted page; returns the error messages (empty when all saved)."""
+    errors = []
+    for question in questions:
+        body = response_from_form(question, request.POST)
+        if body is None:
+            continue
+        try:
+            course_services.save_quiz_answer(
+                attempt_id=attempt.pk, user=request.user, question_id=question["id"], response=body
+            )
+        except QuizError as error:
+            errors.append(error.message)
+            if error.code in ("deadline_passed", "attempt_closed"):
+                break
+    return errors
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def attempt_page(request, attempt_id):
+    attempt = _own_attempt(request, attempt_id)
+    if _grade_if_expired(attempt):
+        messages.warning(request, "Time ran out: the attempt was graded with the answers saved in time.")
+        return redirect("frontend:attempt_result", attempt_id=attempt.pk)
+    if not attempt.is_open:
+        messages.info(request, "This attempt has already been submitted.")
+        return redirect("frontend:attempt_result", attempt_id=attempt.pk)
+    data = quiz_selectors.attempt_for_learner(attempt)
+    one_per_page = attempt.quiz.layout == Quiz.Layout.ONE_PER_PAGE
+    pages = data["questions"] if one_per_page else [data["questions"]]
+    try:
+        page = min(max(int(request.GET.get("page", request.POST.get("page", "1"))), 1), len(pages))
+    except ValueError:
+        page = 1
+    shown = [pages[page - 1]] if one_per_page else pages[0]
+    if request.method == "POST":
+        errors = _save_from_form(request, attempt, flatten(shown))
+        for message in errors:
+            messages.error(request, message)
+        target = request.POST.get("go", "stay")
+        attempt.refresh_from_db()
+        if not attempt.is_open:
+            return redirect("frontend:attempt_result", attempt_id=attempt.pk)
+        if errors:
+            return redirect(f"{reverse('frontend:attempt', args=[attempt.pk])}?page={page}")
+        if target == "review":
+            return redirect("frontend:attempt_review", attempt_id=attempt.pk)
+        if target == "next" and page < len(pages):
+            page += 1
+        elif target == "previous" and page > 1:
+            page -= 1
+        return redirect(f"{reverse('frontend:attempt', args=[attempt.pk])}?page={page}")
+    numbered = number_questions(data["questions"])
+    shown_numbered = [numbered[page - 1]] if one_per_page else numbered
+    return render(
+        request,
+        "frontend/attempt.html",
+        {
+            "attempt": attempt,
+            "data": data,
+            "questions": shown_numbered,
+            "page": page,
+            "pages": len(pages),
+            "one_per_page": one_per_page,
+            "quiz": attempt.quiz,
+            "answered_flags": [is_answered(q) for q in flatten(data["questions"])],
+        },
+    )
+
+
+def number_questions(questions: list[dict]) -> list[tuple[int, dict]]:
+    """(number of the first item, question): a scenario's parts take one number each."""
+    numbered, number = [], 0
+    for question in questions:
+        numbered.append((number + 1, question))
+        number += len(question.get("parts") or [question])
+    return numbered
+
+
+@require_POST
+@login_required_htmx
+def attempt_autosave(request, attempt_id):
+    attempt = _own_attempt(request, attempt_id)
+    data = quiz_selectors.attempt_for_learner(attempt)
+    wanted = request.POST.get("question")
+    questions = [q for q in flatten(data["questions"]) if str(q["id"]) == wanted]
+    if not questions:
+        return render(
+            request,
+            "frontend/partials/save_status.html",
+            {"ok": False, "message": "This question is not part of the attempt."},
+            status=400,
+        )
+    errors = _save_from_form(request, attempt, questions)
+    status = 200 if not errors else 409
+    return render(
+        request,
+        "frontend/partials/save_status.html",
+        {"ok": not errors, "message": errors[0] if errors else "", "now": timezone.now()},
+        status=status,
+    )
+
+
+@require_GET
+@login_required
+def attempt_review(request, attempt_id):
+    attempt = _own_attempt(request, attempt_id)
+    if _grade_if_expired(attempt) or not attempt.is_open:
+        return redirect("frontend:attempt_result", attempt_id=attempt.pk)
+    data = quiz_selectors.attempt_for_learner(attempt)
+    items = flatten(data["questions"])
+    one_per_page = attempt.quiz.layout == Quiz.Layout.ONE_PER_PAGE
+    unanswered = []
+    number = 0
+    for page, question in enumerate(data["questions"], start=1):
+        for item in question.get("parts") or [question]:
+            number += 1
+            if not is_answered(item):
+                unanswered.append({"number": number, "page": page if one_per_page else 1})
+    return render(
+        request,
+        "frontend/attempt_review.html",
+        {
+            "attempt": attempt,
+            "data": data,
+            "unanswered": unanswered,
+            "total": len(items),
+            "quiz": attempt.quiz,
+        },
+    )
+
+
+@require_POST
+@login_required
+def attempt_submit(request, attempt_id):
+    attempt = _own_attempt(request, attempt_id)
+    outcome = course_services.submit_quiz_attempt(attempt_id=attempt.pk, user=request.user)
+    if not outcome.graded_now:
+        messages.info(request, "This attempt was already submitted; here is its result.")
+    return redirect("frontend:attempt_result", attempt_id=attempt.pk)
+
+
+@require_GET
+@login_required
+def attempt_result(request, attempt_id):
+    attempt = _own_attempt(request, attempt_id)
+    if _grade_if_expired(attempt):
+        attempt = _own_attempt(request, attempt_id)
+    if attempt.is_open:
+        return redirect("frontend:attempt", attempt_id=attempt.pk)
+    data = quiz_selectors.attempt_for_learner(attempt)
+    quiz, outline, state = _quiz_context(request, attempt.quiz_id)
+    lessons_to_revisit = []
+    if attempt.passed is False:
+        missed = course_selectors.missed_objectives(attempt=attempt)
+        lessons_to_revisit = [
+            lesson for lesson in outline.all_lessons if set(lesson.objectives) & set(missed)
+        ]
+    return render(
+        request,
+        "frontend/attempt_result.html",
+        {
+            "attempt": attempt,
+            "data": data,
+            "quiz": quiz,
+            "state": state,
+            "outline": outline,
+            "numbered": number_questions(data["questions"]),
+            "course": outline.enrollment.course,
+            "review": quiz_selectors.review_rules(quiz),
+            "lessons_to_revisit": lessons_to_revisit,
+        },
+    )
+
+
+@require_GET
+@login_required
+def transcript(request):
+    rows = course_selectors.transcript(user=request.user)
+    return render(request, "frontend/transcript.html", {"rows": rows, "now": timezone.now()})

@@ -19,8 +19,11 @@ class Command(BaseCommand):
         for line in report.summary_lines():
             self.stdout.write(line)
         if not report.version.is_reviewed:
-            self.stdout.write(self.style.WARNING(
-                "The course is not yet medically reviewed: the demo shows it with a visible banner."))
+            self.stdout.write(
+                self.style.WARNING(
+                    "The course is not yet medically reviewed: the demo shows it with a visible banner."
+                )
+            )
         due = selectors.local_today() + timedelta(days=30)
         for username in ("learner", "supervisor"):
             user = User.objects.filter(username=username).first()
