@@ -214,7 +214,7 @@ def _quiz_state(quiz: Quiz, attempts: list[Attempt], *, unread: int) -> QuizStat
     standing = standing_from_attempts(quiz, attempts)
     locked_reason = None
     retry_at = None
-    if standing.last_submitted_at and quiz.cooldown_minutes:
+    if standing.last_submitted_at and quiz.cooldown_minutes and not standing.passed:
         retry_at = standing.last_submitted_at + timedelta(minutes=quiz.cooldown_minutes)
         if retry_at <= timezone.now():
             retry_at = None

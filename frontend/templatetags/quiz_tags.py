@@ -31,9 +31,10 @@ def positions(items) -> range:
 
 
 @register.filter
-def texts_in_order(items, ids) -> list[str]:
+def texts_in_order(items, answer) -> list[str]:
+    """Item texts in the order an answer ({"order": [...]}, possibly None) gives."""
     by_id = {item["id"]: item["text"] for item in items or []}
-    return [by_id[i] for i in ids or [] if i in by_id]
+    return [by_id[i] for i in (answer or {}).get("order") or [] if i in by_id]
 
 
 @register.filter

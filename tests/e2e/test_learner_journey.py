@@ -1,0 +1,220 @@
+"""The whole learner journey through the UI only: log in, read, fail, retake, pass, complete, transcript."""
+
+import re
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import User
+from courses.models import Enrollment
+from quizzes.models import Question
+
+from .conftest import axe_violations, screenshot
+
+PASSWORD = "e2e-demo-password-2026"
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def demo(settings, monkeypatch):
+    settings.COURSE_ALLOW_UNREVIEWED = True  # the demo course is not yet medically reviewed
+    monkeypatch.setenv("DEMO_PASSWORD", PASSWORD)
+    call_command("seed_demo", stdout=open("/dev/null", "w"))
+
+
+def check_accessibility(page, name: str, checked: dict):
+    screenshot(page, name)
+    violations = axe_violations(page)
+    assert violations == [], f"axe found serious/critical violations on {name}: {violations}"
+    checked[name] = True
+
+
+def log_in(page, base, username):
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def answer_correctly(page):
+    """Answer every question shown, using the key from the database (the page itself never has it)."""
+    for fieldset in page.locator("fieldset[data-question]").all():
+        question = Question.objects.prefetch_related("choices").get(
+            pk=int(fieldset.get_attribute("data-question"))
+        )
+        choices = list(question.choices.all())
+        if question.type in ("single", "true_false", "multiple"):
+            for choice in choices:
+                if choice.correct:
+                    fieldset.locator("label", has_text=choice.text).first.locator("input").check()
+        elif question.type == "ordering":
+            for choice in choices:
+                fieldset.locator(".order-row", has=page.get_by_text(choice.text, exact=True)).locator(
+                    "select"
+                ).select_option(str(choice.position + 1))
+        elif question.type == "matching":
+            for choice in choices:
+                fieldset.locator(".match-row", has=page.get_by_text(choice.text, exact=True)).locator(
+                    "select"
+                ).select_option(label=choice.match_text)
+        elif question.type == "numeric":
+            value = question.data.get("value") or question.data.get("min")
+            fieldset.locator("input[type=text]").fill(str(value))
+
+
+def take_quiz(page, *, correctly: bool):
+    """From the attempt page: answer (or not), go to review, submit. Returns the result banner text."""
+    while True:
+        if correctly:
+            answer_correctly(page)
+        next_button = page.locator("button[name=go][value=next]")
+        if next_button.count() == 0:
+            break
+        next_button.click()
+    page.click("button[name=go][value=review]")
+    page.wait_for_url(re.compile(r"/review/$"))
+    return page
+
+
+def test_learner_reads_fails_retakes_passes_completes_and_sees_transcript(live_server, browser_page, demo):
+    page, base = browser_page, live_server.url
+    checked: dict[str, bool] = {}
+    log_in(page, base, "learner")
+    check_accessibility(page, "home", checked)
+    assert page.get_by_text("Substance use safety for staff").count() >= 1
+    page.click("text=Start course")
+    check_accessibility(page, "course", checked)
+    assert page.get_by_text("Not yet medically reviewed").count() == 1
+
+    # The module quiz is locked until every lesson of the module is read.
+    page.click(".quiz-row >> nth=0 >> role=button")
+    assert page.get_by_text("Read every lesson of this module").count() >= 1
+    page.goto(f"{base}/courses/substance-use-safety/")
+    page.click("text=Continue:")
+    check_accessibility(page, "lesson", checked)
+    # "Mark as read and continue" walks through every lesson of every module, then back to the course.
+    while "/lessons/" in page.url:
+        page.click("#mark-read")
+    assert page.url.endswith("/courses/substance-use-safety/")
+
+    page.goto(f"{base}/courses/substance-use-safety/")
+    modules = page.locator(".quiz-row")
+    modules.nth(0).locator("[role=button]").click()
+    check_accessibility(page, "quiz-intro", checked)
+    page.click("button:has-text('Start the quiz')")
+    check_accessibility(page, "attempt-one-per-page", checked)
+
+    # Fail: submit with nothing answered, after the confirm step lists the unanswered questions.
+    take_quiz(page, correctly=False)
+    assert "not answered" in page.content()
+    check_accessibility(page, "attempt-review", checked)
+    page.click("#submit-attempt")
+    assert page.get_by_text("Not passed.").count() == 1
+    check_accessibility(page, "result-failed", checked)
+    assert page.get_by_text("Lessons to revisit").count() == 1
+
+    # Back button after submit: the attempt page sends the learner to the result, graded once.
+    page.go_back()
+    page.go_back()
+    page.reload()
+    assert "/result/" in page.url or page.get_by_text("already been submitted").count() >= 0
+
+    # Retake and pass.
+    page.goto(f"{base}/courses/substance-use-safety/")
+    page.locator(".quiz-row").nth(0).locator("[role=button]").click()
+    page.click("button:has-text('Start a new attempt')")
+    take_quiz(page, correctly=True)
+    page.click("#submit-attempt")
+    assert page.get_by_text("Passed.").count() == 1
+    check_accessibility(page, "result-passed", checked)
+
+    # The other three modules, then the final exam (all questions on one page).
+    for index in (1, 2, 3):
+        page.goto(f"{base}/courses/substance-use-safety/")
+        page.locator("section.module").nth(index).locator(".quiz-row [role=button]").click()
+        page.click("button:has-text('Start the quiz')")
+        take_quiz(page, correctly=True)
+        page.click("#submit-attempt")
+        assert page.get_by_text("Passed.").count() == 1, f"module {index + 1} quiz not passed"
+
+    page.goto(f"{base}/courses/substance-use-safety/")
+    page.locator("#final-exam").locator("xpath=..").locator("[role=button]").click()
+    page.click("button:has-text('Start the quiz')")
+    check_accessibility(page, "attempt-all-on-one-page", checked)
+    take_quiz(page, correctly=True)
+    page.click("#submit-attempt")
+    assert page.get_by_text("Passed.").count() == 1
+
+    page.goto(f"{base}/courses/substance-use-safety/")
+    assert page.get_by_text("You completed this course").count() == 1
+    page.goto(f"{base}/transcript/")
+    check_accessibility(page, "transcript", checked)
+    assert "Completed" in page.content()
+
+    enrollment = Enrollment.objects.get(user__username="learner")
+    assert enrollment.status == Enrollment.Status.COMPLETED
+    assert enrollment.progress_percent == 100
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto(f"{base}/courses/substance-use-safety/")
+    screenshot(page, "course-375px")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert set(checked) >= {
+        "home",
+        "course",
+        "lesson",
+        "quiz-intro",
+        "attempt-one-per-page",
+        "attempt-review",
+        "result-failed",
+        "result-passed",
+        "attempt-all-on-one-page",
+        "transcript",
+    }
+
+
+def test_keyboard_only_answer_is_autosaved(live_server, browser_page, demo):
+    from courses import services
+    from courses.models import Lesson
+
+    page, base = browser_page, live_server.url
+    supervisor = User.objects.get(username="supervisor")
+    enrollment = Enrollment.objects.get(user=supervisor)
+    module = enrollment.version.modules.order_by("position").first()
+    for lesson in Lesson.objects.filter(module=module):
+        services.complete_lesson(user=supervisor, lesson_id=lesson.pk)
+
+    log_in(page, base, "supervisor")
+    page.goto(f"{base}/quizzes/{module.quiz_id}/")
+    page.keyboard.press("Tab")
+    # Reach the start button with the keyboard alone, then press Enter.
+    for _ in range(40):
+        if page.evaluate(
+            "document.activeElement && document.activeElement.textContent.includes('Start the quiz')"
+        ):
+            break
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/attempts/\d+/"))
+    # Tab to the first answer control of the first question and answer it from the keyboard.
+    for _ in range(60):
+        tag = page.evaluate("document.activeElement ? document.activeElement.name || '' : ''")
+        if tag.startswith("q-"):
+            break
+        page.keyboard.press("Tab")
+    control = page.evaluate(
+        "({name: document.activeElement.name, type: document.activeElement.type || document.activeElement.tagName})"
+    )
+    if control["type"] in ("radio", "checkbox"):
+        page.keyboard.press("Space")
+    elif control["type"].lower() in ("select-one", "select"):
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("Tab")
+    else:
+        page.keyboard.type("42")
+        page.keyboard.press("Tab")
+    page.wait_for_selector(".saved", timeout=10000)
+    screenshot(page, "keyboard-answer")
+    from quizzes.models import Answer
+
+    assert Answer.objects.filter(attempt__user=supervisor).count() == 1
