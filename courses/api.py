@@ -1,6 +1,8 @@
 """Course endpoints of the API contract, and the quiz endpoints routed through course orchestration."""
 
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
@@ -187,3 +189,29 @@ class SubmitAttemptView(quiz_api.SubmitAttemptView):
 
 class AttemptDetailView(quiz_api.AttemptDetailView):
     expire_service = staticmethod(services.expire_quiz_attempt)
+
+
+class MyCertificatesView(APIView):
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT}, summary="My certificates", operation_id="me_certificates"
+    )
+    def get(self, request):
+        today = timezone.localdate()
+        return Response(
+            {
+                "results": [
+                    {
+                        "number": c.number,
+                        "course": c.course_title,
+                        "ce_hours": str(c.ce_hours),
+                        "completed_on": c.completed_on,
+                        "expires_on": c.expires_on,
+                        "status": c.status_on(today),
+                        "verify_code": c.verify_code,
+                        "renews": c.renews.number if c.renews else None,
+                        "pdf_url": reverse("frontend:certificate_pdf", args=[c.pk]),
+                    }
+                    for c in selectors.certificates_for(user=request.user)
+                ]
+            }
+        )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from quizzes import specs
 from quizzes.errors import ContentError
 
 FRONT_MATTER = re.compile(r"\A---\s*\n(?P<meta>.*?)\n---\s*\n(?P<body>.*)\Z", re.DOTALL)
@@ -65,6 +66,7 @@ class ParsedBank:
     key: str
     title: str
     questions: list[dict]
+    path: str = ""
 
 
 @dataclass
@@ -195,11 +197,14 @@ def parse_course_dir(root: str | Path) -> ParsedCourse:
         if not isinstance(data.get("questions"), list):
             problems.append(f"banks/{path.name}: needs key, title and questions")
             continue
+        # Question problems are reported here, with the file, alongside every other problem.
+        problems += [f"banks/{path.name}: {problem}" for problem in specs.validate_bank(data["questions"])]
         banks.append(
             ParsedBank(
                 key=str(data.get("key") or path.stem),
                 title=str(data.get("title") or path.stem),
                 questions=data["questions"],
+                path=f"banks/{path.name}",
             )
         )
 
@@ -239,7 +244,7 @@ def parse_course_dir(root: str | Path) -> ParsedCourse:
             for item in [q] + list((q or {}).get("parts") or []) if isinstance(q, dict) else []:
                 if isinstance(item, dict) and item.get("objective") not in objectives:
                     problems.append(
-                        f"banks/{bank.key}: {item.get('key')}: unknown objective {item.get('objective')}"
+                        f"{bank.path}: {item.get('key')}: unknown objective {item.get('objective')}"
                     )
 
     review = raw.get("medical_review") or {}

@@ -176,3 +176,93 @@ class LessonProgress(models.Model):
 
     def __str__(self) -> str:
         return f"{self.enrollment_id}:{self.lesson_id}"
+
+
+class CourseEvaluation(models.Model):
+    """The short course evaluation a learner submits before a CE certificate is issued."""
+
+    RATING_QUESTIONS = {
+        "relevance": "The course was relevant to my work.",
+        "clarity": "The lessons were clear and easy to follow.",
+        "confidence": "I feel more confident responding to an overdose or a dangerous combination.",
+    }
+
+    enrollment = models.OneToOneField(Enrollment, on_delete=models.PROTECT, related_name="evaluation")
+    ratings = models.JSONField(help_text="{question key: 1-5}")
+    comments = models.TextField(blank=True)
+    submitted_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Evaluation {self.enrollment_id}"
+
+
+class CertificateSequence(models.Model):
+    """The last certificate number used in a year; locked while a number is taken, so numbers are
+    sequential and never reused."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_number}"
+
+
+class Certificate(models.Model):
+    number = models.CharField(max_length=32, unique=True)
+    verify_code = models.CharField(max_length=64, unique=True, help_text="secrets.token_urlsafe; public")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="certificates")
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.PROTECT, related_name="certificates")
+    version = models.ForeignKey(CourseVersion, on_delete=models.PROTECT, related_name="+")
+    # Snapshots: a certificate states what was true when it was issued.
+    learner_name = models.CharField(max_length=300)
+    licence_number = models.CharField(max_length=64, blank=True)
+    course_title = models.CharField(max_length=200)
+    ce_hours = models.DecimalField(max_digits=5, decimal_places=2)
+    provider_approval_number = models.CharField(max_length=100, blank=True)
+    accrediting_statement = models.TextField(blank=True)
+    completed_on = models.DateField()
+    issued_at = models.DateTimeField()
+    expires_on = models.DateField(null=True, blank=True)
+    renews = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="renewed_by"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.TextField(blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    replaces = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replaced_by",
+        help_text="The revoked certificate this one was reissued for.",
+    )
+    pdf = models.FileField(upload_to="certificates/%Y/", blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+        constraints = [
+            # One valid certificate per completed enrollment; a revoked one may be replaced by a reissue.
+            models.UniqueConstraint(
+                fields=["enrollment"],
+                condition=Q(revoked_at__isnull=True),
+                name="certificate_one_valid_per_enrollment",
+            ),
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True) | ~Q(revoked_reason=""),
+                name="certificate_revocation_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def status_on(self, day) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_on is not None and day > self.expires_on:
+            return "expired"
+        return "valid"

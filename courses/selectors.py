@@ -10,7 +10,7 @@ from django.utils import timezone
 from quizzes.models import Attempt, AttemptState, Quiz
 from quizzes.selectors import QuizStanding, standing_from_attempts
 
-from .models import Course, CourseVersion, Enrollment, Lesson, LessonProgress, Module
+from .models import Certificate, Course, CourseVersion, Enrollment, Lesson, LessonProgress, Module
 from .progress import Progress
 
 
@@ -355,7 +355,7 @@ def lesson_for_learner(*, user, lesson_id: int) -> LessonView | None:
 
 
 def transcript(*, user) -> list[dict]:
-    """Every enrollment with version, scores, dates and CE hours. 3 queries."""
+    """Every enrollment with version, scores, dates, CE hours and certificates. 4 queries."""
     enrollments = list(
         Enrollment.objects.filter(user=user)
         .select_related("course", "version")
@@ -400,4 +400,53 @@ def missed_objectives(*, attempt: Attempt) -> list[str]:
         set(
             Answer.objects.filter(attempt=attempt, points__lt=1).values_list("question__objective", flat=True)
         )
+    )
+
+
+def certificates_for(*, user) -> list:
+    """The learner's certificates, newest first, with what each renews. 1 query."""
+
+    return list(
+        Certificate.objects.filter(user=user).select_related("renews", "replaces").order_by("-issued_at")
+    )
+
+
+def enrollments_awaiting_evaluation(*, user) -> list[Enrollment]:
+    """Completed CE courses whose certificate waits for the learner's evaluation. 1 query."""
+    return list(
+        Enrollment.objects.filter(
+            user=user, status=Enrollment.Status.COMPLETED, course__ce_hours__gt=0, evaluation__isnull=True
+        ).select_related("course")
+    )
+
+
+def evaluation_summary(*, course) -> dict:
+    """Aggregate course evaluation answers for admins: count, mean per question, comments. 1 query."""
+    from .models import CourseEvaluation
+
+    rows = list(
+        CourseEvaluation.objects.filter(enrollment__course=course).values(
+            "ratings", "comments", "submitted_at"
+        )
+    )
+    means = {}
+    for key, text in CourseEvaluation.RATING_QUESTIONS.items():
+        values = [r["ratings"].get(key) for r in rows if isinstance(r["ratings"].get(key), int)]
+        means[key] = {
+            "question": text,
+            "mean": round(sum(values) / len(values), 2) if values else None,
+            "distribution": {n: values.count(n) for n in range(1, 6)},
+        }
+    return {
+        "count": len(rows),
+        "questions": means,
+        "comments": [r["comments"] for r in sorted(rows, key=lambda r: r["submitted_at"]) if r["comments"]],
+    }
+
+
+def awaits_evaluation(enrollment: Enrollment) -> bool:
+    from .models import CourseEvaluation
+
+    return (
+        enrollment.course.ce_hours > 0 and not CourseEvaluation.objects.filter(enrollment=enrollment).exists()
     )

@@ -111,7 +111,7 @@ def load_course(*, path: str | Path, publish: bool = False) -> LoadReport:
             latest.save(update_fields=["medical_reviewer", "medical_review_date"])
         report = LoadReport(course=course, version=latest, created_version=False)
         if publish and latest.status != CourseVersion.Status.PUBLISHED:
-            publish_version(version=latest)
+            report.version = publish_version(version=latest)
         return report
 
     version = CourseVersion.objects.create(
@@ -181,7 +181,7 @@ def load_course(*, path: str | Path, publish: bool = False) -> LoadReport:
     }
     version.save(update_fields=["changes"])
     if publish:
-        publish_version(version=version)
+        report.version = publish_version(version=version)
     return report
 
 

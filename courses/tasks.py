@@ -1,9 +1,54 @@
 from celery import shared_task
+from django.db.models import Exists, OuterRef, Q
 
-from . import services
+from . import certificates, services
+from .models import Certificate, Enrollment
 
 
 @shared_task
 def expire_overdue_attempts() -> int:
     """Every minute (beat): grade attempts whose time ran out, and update course progress."""
     return services.expire_overdue_attempts()
+
+
+@shared_task(bind=True, max_retries=5, default_retry_delay=30, acks_late=True)
+def issue_certificate_task(self, enrollment_id: int) -> int | None:
+    """Issue (once), render, then email. Safe to run twice, in parallel, or after a crash at any point."""
+    outcome = certificates.issue_certificate(enrollment_id=enrollment_id)
+    if outcome.certificate is None:
+        return None
+    certificates.render_certificate_pdf(certificate_id=outcome.certificate.pk)
+    try:
+        certificates.notify_certificate_ready(certificate_id=outcome.certificate.pk)
+    except OSError as exc:  # mail server down: the certificate stands; retry only the email
+        raise self.retry(exc=exc) from exc
+    return outcome.certificate.pk
+
+
+@shared_task(acks_late=True)
+def render_certificate_task(certificate_id: int) -> int:
+    return certificates.render_certificate_pdf(certificate_id=certificate_id).pk
+
+
+@shared_task
+def issue_missing_certificates() -> int:
+    """Safety net (beat): completed enrollments whose certificate was never issued (a broker outage at
+    completion, a lost message) get it now. Also renders PDFs that are missing."""
+    done = 0
+    # Never re-issue after a revocation: only enrollments that have no certificate at all.
+    waiting = (
+        Enrollment.objects.filter(status=Enrollment.Status.COMPLETED)
+        .filter(Q(course__ce_hours=0) | Q(evaluation__isnull=False))
+        .exclude(Exists(Certificate.objects.filter(enrollment=OuterRef("pk"))))
+        .values_list("pk", flat=True)[:200]
+    )
+    for enrollment_id in waiting:
+        outcome = certificates.issue_certificate(enrollment_id=enrollment_id)
+        if outcome.certificate is not None:
+            certificates.render_certificate_pdf(certificate_id=outcome.certificate.pk)
+            done += 1
+    for certificate_id in Certificate.objects.filter(pdf="", revoked_at__isnull=True).values_list(
+        "pk", flat=True
+    )[:200]:
+        certificates.render_certificate_pdf(certificate_id=certificate_id)
+    return done

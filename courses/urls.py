@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import api
+from .verify_views import VerifyCertificateAPI
 
 urlpatterns = [
     path("courses/", api.CourseListView.as_view(), name="course-list"),
@@ -8,6 +9,8 @@ urlpatterns = [
     path("courses/<slug:slug>/enroll/", api.SelfEnrollView.as_view(), name="course-self-enroll"),
     path("lessons/<int:lesson_id>/complete/", api.LessonCompleteView.as_view(), name="lesson-complete"),
     path("me/progress/", api.MyProgressView.as_view(), name="my-progress"),
+    path("me/certificates/", api.MyCertificatesView.as_view(), name="my-certificates"),
+    path("certificates/verify/<str:code>/", VerifyCertificateAPI.as_view(), name="certificate-verify"),
     # The quiz engine's endpoints, routed through course orchestration (progress, completion).
     path("quizzes/<int:quiz_id>/attempts/", api.StartAttemptView.as_view(), name="quiz-start-attempt"),
     path("attempts/<int:attempt_id>/", api.AttemptDetailView.as_view(), name="attempt-detail"),

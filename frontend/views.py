@@ -345,3 +345,85 @@ def attempt_result(request, attempt_id):
 def transcript(request):
     rows = course_selectors.transcript(user=request.user)
     return render(request, "frontend/transcript.html", {"rows": rows, "now": timezone.now()})
+
+
+# --- certificates and evaluation ------------------------------------------------------------------
+
+from django.http import FileResponse  # noqa: E402
+
+from courses import certificates as certificate_services  # noqa: E402
+from courses.models import Certificate, CourseEvaluation  # noqa: E402
+
+
+@require_GET
+@login_required
+def my_certificates(request):
+    return render(
+        request,
+        "frontend/certificates.html",
+        {
+            "certificates": course_selectors.certificates_for(user=request.user),
+            "awaiting_evaluation": course_selectors.enrollments_awaiting_evaluation(user=request.user),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@require_GET
+@login_required
+def certificate_pdf(request, certificate_id):
+    certificate = Certificate.objects.filter(pk=certificate_id, user=request.user).first()
+    if certificate is None:
+        raise Http404("No such certificate.")
+    paper = request.GET.get("paper", "")
+    revoked = certificate.revoked_at is not None
+    if (
+        revoked
+        or (paper and paper != getattr(certificate_services.settings, "CERTIFICATE_PAPER", "a4"))
+        or not (certificate.pdf)
+    ):
+        data = certificate_services.render_pdf_bytes(
+            certificate, paper=paper if paper in certificate_services.PAPER_SIZES else "a4", revoked=revoked
+        )
+        response = HttpResponse(data, content_type="application/pdf")
+    else:
+        response = FileResponse(certificate.pdf.open("rb"), content_type="application/pdf")
+    suffix = "-REVOKED" if revoked else ""
+    response["Content-Disposition"] = f'attachment; filename="{certificate.number}{suffix}.pdf"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def course_evaluation(request, slug):
+    enrollment = course_selectors.enrollment_for_course(user=request.user, slug=slug)
+    if enrollment is None or enrollment.status != "completed":
+        raise Http404("No completed course to evaluate.")
+    existing = CourseEvaluation.objects.filter(enrollment=enrollment).first()
+    errors = {}
+    if request.method == "POST" and existing is None:
+        ratings = {key: request.POST.get(key) for key in CourseEvaluation.RATING_QUESTIONS}
+        try:
+            certificate_services.submit_evaluation(
+                user=request.user,
+                enrollment_id=enrollment.pk,
+                ratings=ratings,
+                comments=request.POST.get("comments", ""),
+            )
+        except certificate_services.CertificateError as error:
+            errors = getattr(error, "field_errors", {"__all__": error.message})
+        else:
+            messages.success(request, "Thank you. Your certificate is being prepared.")
+            return redirect("frontend:certificates")
+    return render(
+        request,
+        "frontend/evaluation.html",
+        {
+            "enrollment": enrollment,
+            "course": enrollment.course,
+            "existing": existing,
+            "errors": errors,
+            "questions": CourseEvaluation.RATING_QUESTIONS.items(),
+            "posted": request.POST,
+        },
+    )

@@ -147,6 +147,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "record-worker-heartbeat": {"task": "core.tasks.record_worker_heartbeat", "schedule": 60.0},
     "expire-overdue-attempts": {"task": "courses.tasks.expire_overdue_attempts", "schedule": 60.0},
+    "issue-missing-certificates": {"task": "courses.tasks.issue_missing_certificates", "schedule": 300.0},
 }
 
 REST_FRAMEWORK = {
@@ -196,3 +197,11 @@ QUIZ_DEADLINE_GRACE_SECONDS = 10
 QUIZ_ACCESS_CHECKS = ["courses.policies.quiz_access"]
 # Unreviewed (draft) course versions may be taken only where this is on: the demo run, with a banner.
 COURSE_ALLOW_UNREVIEWED = env.bool("COURSE_ALLOW_UNREVIEWED", default=False)
+# Certificates: the public base URL printed in QR codes and emails, paper size, numbering, signatory.
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+CERTIFICATE_PAPER = env("CERTIFICATE_PAPER", default="a4")  # a4 | letter
+CERTIFICATE_NUMBER_PREFIX = env("CERTIFICATE_NUMBER_PREFIX", default="SUS")
+CERTIFICATE_SIGNATORY = env("CERTIFICATE_SIGNATORY", default="Director of Training")
+COURSE_COMPLETION_HOOK = "courses.certificates.on_course_completed"
+# Public verification: requests per minute per client address (shared store: the cache).
+VERIFY_RATE_LIMIT_PER_MINUTE = env.int("VERIFY_RATE_LIMIT_PER_MINUTE", default=30)

@@ -40,3 +40,16 @@ def texts_in_order(items, answer) -> list[str]:
 @register.filter
 def right_text(question, right_id) -> str:
     return next((r["text"] for r in question.get("right", []) if r["id"] == right_id), "")
+
+
+@register.filter
+def get_item(mapping, key):
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None
+
+
+@register.filter
+def status_today(certificate, today) -> str:
+    return certificate.status_on(today)

@@ -1,0 +1,195 @@
+"""Admin for courses. Content is read-only (the files are the source of truth); certificates can be
+revoked or reissued with a reason; people can be enrolled in bulk."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import redirect, render
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from accounts.admin import UserAdmin
+from accounts.models import User
+
+from . import certificates, selectors, services
+from .models import Certificate, Course, CourseEvaluation, CourseVersion, Enrollment, Lesson, Module
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Course)
+class CourseAdmin(ReadOnlyAdmin):
+    list_display = ("title", "slug", "ce_hours", "validity_months", "open_enrollment", "evaluations_link")
+
+    @admin.display(description="Evaluations")
+    def evaluations_link(self, obj):
+        url = reverse("admin:courses_course_evaluations", args=[obj.pk])
+        return format_html('<a href="{}">Evaluation summary</a>', url)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:course_id>/evaluations/",
+                self.admin_site.admin_view(self.evaluations_view),
+                name="courses_course_evaluations",
+            ),
+        ] + super().get_urls()
+
+    def evaluations_view(self, request, course_id):
+        course = Course.objects.get(pk=course_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "course": course,
+            "title": f"Evaluations: {course}",
+            "summary": selectors.evaluation_summary(course=course),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/courses/evaluation_summary.html", context)
+
+
+@admin.register(CourseVersion)
+class CourseVersionAdmin(ReadOnlyAdmin):
+    list_display = ("course", "number", "status", "medical_reviewer", "medical_review_date", "loaded_at")
+    list_filter = ("status", "course")
+
+
+@admin.register(Module)
+class ModuleAdmin(ReadOnlyAdmin):
+    list_display = ("title", "version", "position", "quiz")
+
+
+@admin.register(Lesson)
+class LessonAdmin(ReadOnlyAdmin):
+    list_display = ("title", "key", "module", "position", "minutes")
+    search_fields = ("title", "key")
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(ReadOnlyAdmin):
+    list_display = (
+        "user",
+        "course",
+        "cycle",
+        "status",
+        "progress_percent",
+        "due_date",
+        "source",
+        "completed_at",
+    )
+    list_filter = ("status", "course", "source")
+    search_fields = ("user__username", "user__last_name")
+    list_select_related = ("user", "course")
+
+
+@admin.register(CourseEvaluation)
+class CourseEvaluationAdmin(ReadOnlyAdmin):
+    list_display = ("enrollment", "submitted_at")
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, strip=True)
+
+
+@admin.register(Certificate)
+class CertificateAdmin(ReadOnlyAdmin):
+    list_display = ("number", "learner_name", "course_title", "completed_on", "expires_on", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("number", "learner_name")
+    actions = ["revoke_selected", "reissue_selected"]
+
+    def _with_reason(self, request, queryset, *, verb: str, service):
+        if "apply" in request.POST:
+            form = ReasonForm(request.POST)
+            if form.is_valid():
+                done = 0
+                for certificate in queryset:
+                    try:
+                        service(
+                            certificate_id=certificate.pk, by=request.user, reason=form.cleaned_data["reason"]
+                        )
+                        done += 1
+                    except certificates.CertificateError as error:
+                        self.message_user(request, f"{certificate}: {error.message}", messages.ERROR)
+                self.message_user(request, f"{verb.capitalize()}d {done} certificate(s).", messages.SUCCESS)
+                return None
+        else:
+            form = ReasonForm()
+        return render(
+            request,
+            "admin/courses/certificate_reason.html",
+            {
+                **self.admin_site.each_context(request),
+                "form": form,
+                "certificates": queryset,
+                "verb": verb,
+                "action": request.POST.get("action"),
+                "opts": self.model._meta,
+                "title": f"{verb.capitalize()} certificates",
+            },
+        )
+
+    @admin.action(description="Revoke selected certificates (asks for a reason)")
+    def revoke_selected(self, request, queryset):
+        return self._with_reason(request, queryset, verb="revoke", service=certificates.revoke_certificate)
+
+    @admin.action(description="Reissue selected certificates (revoke and issue a replacement)")
+    def reissue_selected(self, request, queryset):
+        return self._with_reason(request, queryset, verb="reissue", service=certificates.reissue_certificate)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser  # needed for actions; fields stay read-only
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+
+class BulkEnrollForm(forms.Form):
+    course = forms.ModelChoiceField(queryset=Course.objects.all())
+    due_date = forms.DateField(required=False, help_text="YYYY-MM-DD, a local date")
+
+
+def enroll_in_course(modeladmin, request, queryset):
+    if "apply" in request.POST:
+        form = BulkEnrollForm(request.POST)
+        if form.is_valid():
+            try:
+                result = services.bulk_enroll(
+                    users=list(queryset),
+                    course=form.cleaned_data["course"],
+                    due_date=form.cleaned_data["due_date"],
+                )
+            except services.CourseError as error:
+                modeladmin.message_user(request, error.message, messages.ERROR)
+                return redirect(request.get_full_path())
+            modeladmin.message_user(
+                request,
+                f"Enrolled {result['created']}; {result['existing']} were already enrolled.",
+                messages.SUCCESS,
+            )
+            return None
+    else:
+        form = BulkEnrollForm()
+    return render(
+        request,
+        "admin/courses/bulk_enroll.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "form": form,
+            "people": queryset,
+            "opts": User._meta,
+            "title": "Enrol people in a course",
+        },
+    )
+
+
+enroll_in_course.short_description = "Enrol selected people in a course…"
+UserAdmin.actions = [*UserAdmin.actions, enroll_in_course]

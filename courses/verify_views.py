@@ -1,0 +1,77 @@
+"""Public certificate verification: a page and an API endpoint, no login, rate-limited per client."""
+
+from django.conf import settings
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.ratelimit import client_address, hit
+
+from . import certificates
+
+
+def _allowed(request) -> bool:
+    return hit(scope="verify", key=client_address(request), limit=settings.VERIFY_RATE_LIMIT_PER_MINUTE)
+
+
+def verification_payload(result: certificates.Verification) -> dict:
+    """The same keys for every status; no private data (no revocation reason, no email, no ids)."""
+    c = result.certificate
+    return {
+        "status": result.status,
+        "number": c.number if c else None,
+        "learner_name": c.learner_name if c else None,
+        "course": c.course_title if c else None,
+        "ce_hours": str(c.ce_hours) if c else None,
+        "completed_on": c.completed_on.isoformat() if c else None,
+        "expires_on": c.expires_on.isoformat() if c and c.expires_on else None,
+        "revoked_on": c.revoked_at.date().isoformat() if c and c.revoked_at else None,
+        "renews": [p.number for p in result.chain],
+    }
+
+
+@never_cache
+@require_GET
+def verify_page(request, code: str = ""):
+    code = code or request.GET.get("code", "").strip()
+    if not code:
+        return render(request, "certificates/verify.html", {"result": None})
+    if request.GET.get("code"):
+        return redirect("verify_certificate", code=code[:64])
+    if not _allowed(request):
+        response = render(request, "certificates/verify.html", {"rate_limited": True}, status=429)
+        response["Retry-After"] = "60"
+        return response
+    result = certificates.verify(code=code)
+    return render(
+        request, "certificates/verify.html", {"result": result, "payload": verification_payload(result)}
+    )
+
+
+class VerifyCertificateAPI(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        responses={
+            200: OpenApiResponse(
+                OpenApiTypes.OBJECT, description="status: valid | expired | revoked | unknown"
+            ),
+            429: OpenApiTypes.OBJECT,
+        },
+        summary="Verify a certificate by its public code (no login)",
+        operation_id="certificates_verify",
+    )
+    def get(self, request, code: str):
+        if not _allowed(request):
+            return Response(
+                {"detail": "Too many requests; try again in a minute.", "code": "rate_limited"},
+                status=429,
+                headers={"Retry-After": "60"},
+            )
+        return Response(verification_payload(certificates.verify(code=code)))
