@@ -193,3 +193,103 @@ def enroll_in_course(modeladmin, request, queryset):
 
 enroll_in_course.short_description = "Enrol selected people in a course…"
 UserAdmin.actions = [*UserAdmin.actions, enroll_in_course]
+
+
+# --- onboarding: assignment rules, staff import, notifications -------------------------------------
+
+from django.contrib.auth import get_user_model  # noqa: E402
+
+from . import assignments  # noqa: E402
+from .models import AssignmentRule, Notification  # noqa: E402
+
+
+@admin.register(AssignmentRule)
+class AssignmentRuleAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "course",
+        "audience",
+        "department",
+        "job_title",
+        "due_days",
+        "recurrence_months",
+        "active",
+    )
+    list_filter = ("active", "course", "audience")
+
+    def save_model(self, request, obj, form, change):
+        assignments.save_assignment_rule(rule=obj, actor=request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deactivate instead: the history of who was required stays explainable
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ("kind", "recipient", "enrollment", "status", "attempts", "created_at", "sent_at")
+    list_filter = ("status", "kind")
+    list_select_related = ("recipient", "enrollment__user", "enrollment__course")
+
+
+class StaffImportForm(forms.Form):
+    csv_file = forms.FileField(
+        help_text="employee_id, first_name, last_name, email, role, department, "
+        "supervisor_employee_id, hire_date (YYYY-MM-DD); optional job_title, "
+        "licence_number"
+    )
+
+
+class StaffAdmin(UserAdmin):
+    """People: saving a record through the admin runs the assignment engine for that person."""
+
+    change_list_template = "admin/accounts/user/change_list_with_import.html"
+
+    def save_model(self, request, obj, form, change):
+        role_before = form.initial.get("role") if change else None
+        super().save_model(request, obj, form, change)
+        assignments.staff_record_changed(user=obj, actor=request.user, role_before=role_before)
+
+    def get_urls(self):
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view), name="accounts_user_import")
+        ] + (super().get_urls())
+
+    def import_view(self, request):
+        report = None
+        text = request.session.get("staff_import_text")
+        if request.method == "POST" and "commit" in request.POST and text:
+            report = assignments.import_staff(text=text, commit=True, actor=request.user)
+            if report.committed:
+                request.session.pop("staff_import_text", None)
+                self.message_user(
+                    request, "Imported: {create} created, {update} updated.".format(**report.counts)
+                )
+                return redirect("admin:accounts_user_changelist")
+            form = StaffImportForm()
+        elif request.method == "POST":
+            form = StaffImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                try:
+                    text = form.cleaned_data["csv_file"].read().decode("utf-8-sig")
+                except UnicodeDecodeError:
+                    form.add_error("csv_file", "The file is not UTF-8 text.")
+                else:
+                    report = assignments.import_staff(text=text, commit=False)
+                    request.session["staff_import_text"] = text if report.ok else None
+        else:
+            form = StaffImportForm()
+        return TemplateResponse(
+            request,
+            "admin/accounts/user/import.html",
+            {
+                **self.admin_site.each_context(request),
+                "form": form,
+                "report": report,
+                "opts": self.model._meta,
+                "title": "Import staff from CSV",
+            },
+        )
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), StaffAdmin)

@@ -266,3 +266,75 @@ class Certificate(models.Model):
         if self.expires_on is not None and day > self.expires_on:
             return "expired"
         return "valid"
+
+
+class AssignmentRule(models.Model):
+    """Who must take a course and by when. Owns "next cycle": recurrence and recertification."""
+
+    class Audience(models.TextChoices):
+        ALL = "all", "All staff"
+        DEPARTMENT = "department", "A department"
+        JOB_TITLE = "job_title", "A job title"
+
+    name = models.CharField(max_length=200)
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="assignment_rules")
+    audience = models.CharField(max_length=12, choices=Audience.choices, default=Audience.ALL)
+    department = models.ForeignKey("accounts.Department", null=True, blank=True, on_delete=models.PROTECT)
+    job_title = models.CharField(max_length=200, blank=True)
+    start_date = models.DateField(help_text="Staff hired before this date are due N days after it.")
+    due_days = models.PositiveSmallIntegerField(
+        default=30, help_text="Days after hire date (new staff) or start date"
+    )
+    recurrence_months = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Repeat every N months after completion (annual CE: 12). Blank: once.",
+    )
+    renew_days_before = models.PositiveSmallIntegerField(
+        default=30,
+        help_text="Open the next cycle this many days before it is due (or the certificate expires).",
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["course", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(audience="all") & Q(department__isnull=True) & Q(job_title=""))
+                | (Q(audience="department") & Q(department__isnull=False) & Q(job_title=""))
+                | (Q(audience="job_title") & Q(department__isnull=True) & ~Q(job_title="")),
+                name="assignmentrule_audience_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Notification(models.Model):
+    """One email about one enrollment at one offset to one person: created pending, then sent or failed.
+    The unique constraint makes "at most once per enrollment and offset" a database fact."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40, help_text="e.g. due-7, due0, overdue7, escalate-supervisor")
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["enrollment", "kind", "recipient"], name="notification_once"),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="notification_status")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.recipient_id} ({self.status})"

@@ -52,3 +52,25 @@ def issue_missing_certificates() -> int:
     )[:200]:
         certificates.render_certificate_pdf(certificate_id=certificate_id)
     return done
+
+
+@shared_task
+def apply_assignment_rules() -> int:
+    """Nightly (beat): new people, recurrence and recertification cycles."""
+    from . import assignments
+
+    return assignments.apply_rules().planned
+
+
+@shared_task(bind=True, max_retries=8, acks_late=True)
+def send_reminders(self) -> dict:
+    """Daily (beat): plan reminders and escalations, then send. A mail outage retries with backoff;
+    nothing is marked sent unless the mail server accepted it."""
+    from . import reminders
+
+    reminders.plan_notifications()
+    try:
+        report = reminders.send_pending()
+    except reminders.MailUnavailable as exc:
+        raise self.retry(exc=exc.error, countdown=min(3600, 60 * 2**self.request.retries)) from exc
+    return {"sent": report.sent, "failed": report.failed}

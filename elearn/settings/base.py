@@ -6,6 +6,7 @@ DEBUG is off here; only `local` turns it on. `production` refuses to start witho
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from psycopg_pool import ConnectionPool
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -148,6 +149,8 @@ CELERY_BEAT_SCHEDULE = {
     "record-worker-heartbeat": {"task": "core.tasks.record_worker_heartbeat", "schedule": 60.0},
     "expire-overdue-attempts": {"task": "courses.tasks.expire_overdue_attempts", "schedule": 60.0},
     "issue-missing-certificates": {"task": "courses.tasks.issue_missing_certificates", "schedule": 300.0},
+    "apply-assignment-rules": {"task": "courses.tasks.apply_assignment_rules", "schedule": crontab(hour=2, minute=15)},
+    "send-reminders": {"task": "courses.tasks.send_reminders", "schedule": crontab(hour=7, minute=0)},
 }
 
 REST_FRAMEWORK = {
@@ -205,3 +208,7 @@ CERTIFICATE_SIGNATORY = env("CERTIFICATE_SIGNATORY", default="Director of Traini
 COURSE_COMPLETION_HOOK = "courses.certificates.on_course_completed"
 # Public verification: requests per minute per client address (shared store: the cache).
 VERIFY_RATE_LIMIT_PER_MINUTE = env.int("VERIFY_RATE_LIMIT_PER_MINUTE", default=30)
+# Reminders: days relative to the due date (negative: before); escalation after N days overdue.
+REMINDER_OFFSETS_DAYS = env.list("REMINDER_OFFSETS_DAYS", cast=int, default=[-7, -1, 0, 7])
+ESCALATE_SUPERVISOR_AFTER_DAYS = env.int("ESCALATE_SUPERVISOR_AFTER_DAYS", default=7)
+ESCALATE_DEPARTMENT_ADMIN_AFTER_DAYS = env.int("ESCALATE_DEPARTMENT_ADMIN_AFTER_DAYS", default=21)
