@@ -7,6 +7,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from core import audit
 from elearn.markdown import render_markdown
 from quizzes import services as quiz_services
 from quizzes.errors import ContentError
@@ -180,6 +181,16 @@ def load_course(*, path: str | Path, publish: bool = False) -> LoadReport:
         "clinically_significant": report.clinically_significant,
     }
     version.save(update_fields=["changes"])
+    audit.record(
+        action="course_version.loaded",
+        target=version,
+        data={
+            "course": course.slug,
+            "number": version.number,
+            "content_hash": version.content_hash,
+            "changes": {k: len(v) for k, v in version.changes.items()},
+        },
+    )
     if publish:
         report.version = publish_version(version=version)
     return report
@@ -205,6 +216,9 @@ def record_medical_review(*, version: CourseVersion, reviewer: str, review_date)
     version = CourseVersion.objects.select_for_update().get(pk=version.pk)
     version.medical_reviewer, version.medical_review_date = reviewer, review_date
     version.save(update_fields=["medical_reviewer", "medical_review_date"])
+    audit.record(
+        action="course_version.reviewed", target=version, data={"reviewer": reviewer, "date": review_date}
+    )
     return version
 
 
@@ -225,6 +239,11 @@ def publish_version(*, version: CourseVersion) -> CourseVersion:
     version.status = CourseVersion.Status.PUBLISHED
     version.published_at = timezone.now()
     version.save(update_fields=["status", "published_at"])
+    audit.record(
+        action="course_version.published",
+        target=version,
+        data={"course": version.course_id, "number": version.number},
+    )
     return version
 
 
@@ -434,6 +453,24 @@ def start_quiz_attempt(*, user, quiz: Quiz, now: datetime | None = None):
     return quiz_services.start_attempt(user=user, quiz=quiz, now=now)
 
 
+def _audit_graded(attempt: Attempt, *, actor, now: datetime) -> None:
+    audit.record(
+        action="attempt.graded",
+        target=attempt,
+        actor=actor,
+        subject_user_id=attempt.user_id,
+        now=now,
+        data={
+            "quiz": attempt.quiz_id,
+            "number": attempt.number,
+            "score": str(attempt.score),
+            "passed": attempt.passed,
+            "closed_by": attempt.closed_by,
+            "critical_missed": attempt.critical_missed,
+        },
+    )
+
+
 def _refresh_enrollments_for_attempt(attempt: Attempt, *, now: datetime) -> None:
     enrollment = selectors.enrollment_for_quiz(user=attempt.user, quiz=attempt.quiz)
     if enrollment is None:
@@ -449,6 +486,7 @@ def submit_quiz_attempt(*, attempt_id: int, user, now: datetime | None = None) -
     outcome = quiz_services.submit_attempt(attempt_id=attempt_id, user=user, now=now)
     if outcome.graded_now:
         _refresh_enrollments_for_attempt(outcome.attempt, now=now)
+        _audit_graded(outcome.attempt, actor=user, now=now)
     return outcome
 
 
@@ -464,6 +502,7 @@ def save_quiz_answer(*, attempt_id: int, user, question_id, response, now: datet
             attempt = Attempt.objects.select_related("quiz", "user").get(pk=attempt_id)
             with transaction.atomic():
                 _refresh_enrollments_for_attempt(attempt, now=now or timezone.now())
+                _audit_graded(attempt, actor=None, now=now or timezone.now())
         raise
 
 
@@ -474,6 +513,7 @@ def expire_quiz_attempt(*, attempt_id: int, now: datetime | None = None):
     if outcome is not None:
         attempt = Attempt.objects.select_related("quiz", "user").get(pk=attempt_id)
         _refresh_enrollments_for_attempt(attempt, now=now)
+        _audit_graded(attempt, actor=None, now=now)
     return outcome
 
 
