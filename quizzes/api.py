@@ -8,11 +8,12 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import selectors, services
-from .errors import QuizError
+from .errors import InvalidAnswer, QuizError
 from .models import Quiz
 
 
@@ -52,6 +53,16 @@ class StartAttemptView(APIView):
         return Response(payload, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
+def _json_body(request):
+    """The parsed body; malformed JSON is bad input like any other: 400 with field errors."""
+    try:
+        return request.data
+    except ParseError as error:
+        raise InvalidAnswer(
+            "The body is not valid JSON.", field_errors={"response": [str(error.detail)]}
+        ) from None
+
+
 class SaveAnswerView(APIView):
     save_service = staticmethod(services.save_answer)
 
@@ -66,7 +77,10 @@ class SaveAnswerView(APIView):
         try:
             attempt = selectors.own_attempt(attempt_id=attempt_id, user=request.user)
             answer = self.save_service(
-                attempt_id=attempt.pk, user=request.user, question_id=question_id, response=request.data
+                attempt_id=attempt.pk,
+                user=request.user,
+                question_id=question_id,
+                response=_json_body(request),
             )
         except QuizError as error:
             return error_response(error)

@@ -122,7 +122,8 @@ def grade_numeric(key: AnswerKey, response: Mapping) -> Grade:
     if number is None:
         return Grade(Fraction(0), "The answer is not a number.")
     if key.value is not None:
-        ok = abs(number - key.value) <= key.tolerance
+        # Compare, never subtract: a huge exponent ("1e999999999") would overflow the Decimal context.
+        ok = key.value - key.tolerance <= number <= key.value + key.tolerance
     else:
         ok = key.minimum <= number <= key.maximum
     if ok:
