@@ -40,8 +40,10 @@ def record(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record must run inside the transaction of the change it records")
     now = now or timezone.now()
-    head, _ = AuditHead.objects.get_or_create(pk=1)
-    head = AuditHead.objects.select_for_update().get(pk=1)
+    head = AuditHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:  # the very first event (the head row is created once, then only locked)
+        AuditHead.objects.get_or_create(pk=1)
+        head = AuditHead.objects.select_for_update().get(pk=1)
     data = json.loads(json.dumps(data or {}, default=str))
     target_type = target._meta.label_lower if hasattr(target, "_meta") else str(target[0])
     target_id = str(target.pk) if hasattr(target, "_meta") else str(target[1])

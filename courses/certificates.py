@@ -148,6 +148,9 @@ def issue_certificate(
     existing = Certificate.objects.filter(enrollment=enrollment, revoked_at__isnull=True).first()
     if existing is not None:
         return IssueOutcome(existing, False, "already issued")
+    if replaces is None and Certificate.objects.filter(enrollment=enrollment).exists():
+        # Revoked: a late duplicate of the issue event must not bring it back; only a reissue does.
+        return IssueOutcome(None, False, "revoked")
     if enrollment.status != Enrollment.Status.COMPLETED:
         return IssueOutcome(None, False, "enrollment not completed")
     if needs_evaluation(enrollment):
@@ -276,24 +279,30 @@ def render_certificate_pdf(*, certificate_id: int) -> Certificate:
 
 
 def notify_certificate_ready(*, certificate_id: int) -> bool:
-    """Email the learner once. The one duplicate window: a crash after the mail server accepted the
-    message and before `notified_at` is stored; a retry then sends a second email."""
-    certificate = Certificate.objects.select_related("user").get(pk=certificate_id)
-    if certificate.notified_at is not None or certificate.revoked_at is not None:
-        return False
-    if not certificate.user.email:
-        return False
-    link = f"{settings.PUBLIC_BASE_URL.rstrip('/')}{reverse('frontend:certificates')}"
-    send_mail(
-        subject=f"Your certificate for {certificate.course_title} is ready",
-        message=render_to_string(
-            "certificates/ready_email.txt",
-            {"c": certificate, "link": link, "verify_url": verify_url(certificate)},
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[certificate.user.email],
-    )
-    Certificate.objects.filter(pk=certificate_id, notified_at__isnull=True).update(notified_at=timezone.now())
+    """Email the learner once. The certificate row is locked while the email is sent and marked, so
+    copies of the task running at once (duplicate events, a redelivery) send one email. The one
+    duplicate window: a crash after the mail server accepted the message and before the mark commits;
+    a retry then sends a second email."""
+    with transaction.atomic():
+        certificate = (
+            Certificate.objects.select_for_update(of=("self",)).select_related("user").get(pk=certificate_id)
+        )
+        if certificate.notified_at is not None or certificate.revoked_at is not None:
+            return False
+        if not certificate.user.email:
+            return False
+        link = f"{settings.PUBLIC_BASE_URL.rstrip('/')}{reverse('frontend:certificates')}"
+        send_mail(
+            subject=f"Your certificate for {certificate.course_title} is ready",
+            message=render_to_string(
+                "certificates/ready_email.txt",
+                {"c": certificate, "link": link, "verify_url": verify_url(certificate)},
+            ),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[certificate.user.email],
+        )
+        certificate.notified_at = timezone.now()
+        certificate.save(update_fields=["notified_at"])
     return True
 
 

@@ -338,3 +338,64 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient_id} ({self.status})"
+
+
+class EnrollmentOverride(models.Model):
+    """Course-level exceptions: a due-date extension or an exemption, each with a reason (audited).
+    Quiz-level exceptions (extra attempt, cool-down reset, time multiplier) are quizzes.QuizOverride."""
+
+    class Kind(models.TextChoices):
+        DUE_DATE_EXTENSION = "due_date_extension", "Due-date extension"
+        EXEMPTION = "exemption", "Exemption"
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="overrides")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    reason = models.TextField()
+    previous_due_date = models.DateField(null=True, blank=True)
+    new_due_date = models.DateField(null=True, blank=True)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    granted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="enrollmentoverride_reason_required"),
+            models.CheckConstraint(
+                condition=~Q(kind="due_date_extension") | Q(new_due_date__isnull=False),
+                name="enrollmentoverride_extension_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for enrollment {self.enrollment_id}"
+
+
+class ExportJob(models.Model):
+    """A CSV export run by a Celery task, with progress for the page to poll and a file to download."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=32)
+    params = models.JSONField(default=dict)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} export {self.pk} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return int(self.rows_done * 100 // self.rows_total) if self.rows_total else 0

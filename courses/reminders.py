@@ -152,9 +152,13 @@ def _message_for(notifications: list[Notification]) -> tuple[str, str]:
     first = notifications[0]
     if first.kind.startswith("reminder"):
         enrollment = first.enrollment
-        days = int(
-            first.kind.removeprefix("reminder")
-        )  # the offset it was planned for: days from the due date
+        # Days from the due date as of sending (not the offset it was planned for: the first run after
+        # an assignment, or a retry, can be later than the offset's own day).
+        days = (
+            (timezone.localdate() - enrollment.due_date).days
+            if enrollment.due_date
+            else int(first.kind.removeprefix("reminder"))
+        )
         for_self = first.recipient_id == enrollment.user_id
         subject = (
             f"{'Overdue' if days > 0 else 'Due soon'}: {enrollment.course.title}"
@@ -219,6 +223,20 @@ def send_pending(*, limit: int = 500) -> SendReport:
                 .filter(pk__in=ids, status=Notification.Status.PENDING)
                 .select_related("recipient", "enrollment__user", "enrollment__course")
             )
+            # Completed, exempted or deactivated since planning (a retry can come hours later): not sent.
+            stale = [
+                r
+                for r in rows
+                if r.enrollment.status not in (Enrollment.Status.NOT_STARTED, Enrollment.Status.IN_PROGRESS)
+                or not r.enrollment.user.is_active
+            ]
+            if stale:
+                Notification.objects.filter(pk__in=[r.pk for r in stale]).update(
+                    status=Notification.Status.FAILED,
+                    last_error="not sent: the training was finished or the person deactivated before sending",
+                )
+                report.failed += len(stale)
+                rows = [r for r in rows if r not in stale]
             if not rows:
                 continue
             recipient = rows[0].recipient
@@ -262,3 +280,65 @@ class MailUnavailable(Exception):
         super().__init__(str(error))
         self.report = report
         self.error = error
+
+
+MANUAL_REMINDERS_PER_HOUR = 60
+
+
+class ReminderRefused(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@transaction.atomic
+def request_reminder(*, requested_by, enrollment_id: int, now: datetime | None = None) -> Notification:
+    """One-click reminder from the overdue list: at most one per enrollment per day (a constraint) and
+    a per-person hourly cap in the shared cache; sent by the worker after commit."""
+    from core.ratelimit import hit
+
+    from . import reports
+
+    now = now or timezone.now()
+    enrollment = (
+        Enrollment.objects.select_related("user", "user__supervisor")
+        .filter(pk=enrollment_id, user__in=reports.visible_staff(requested_by), user__is_active=True)
+        .first()
+    )
+    if enrollment is None or not reports.can_see_answers(requested_by):
+        raise ReminderRefused("No such enrollment.")
+    if not hit(
+        scope="manual-reminder",
+        key=str(requested_by.pk),
+        limit=MANUAL_REMINDERS_PER_HOUR,
+        window_seconds=3600,
+    ):
+        raise ReminderRefused("Too many reminders sent in the last hour; try again later.")
+    recipient = enrollment.user if enrollment.user.email else enrollment.user.supervisor
+    if recipient is None:
+        raise ReminderRefused("This person has no email address and no supervisor to tell.")
+    today = timezone.localdate(now)
+    offset = (today - enrollment.due_date).days if enrollment.due_date else 0
+    notification, created = Notification.objects.get_or_create(
+        enrollment=enrollment, kind=f"reminder{offset:+d}", recipient=recipient, defaults={"created_at": now}
+    )
+    if (
+        not created
+        and notification.status == Notification.Status.SENT
+        and notification.sent_at
+        and (timezone.localdate(notification.sent_at) == today)
+    ):
+        raise ReminderRefused("A reminder was already sent today.")
+    if not created and notification.status != Notification.Status.PENDING:
+        raise ReminderRefused("A reminder for this day was already sent.")
+
+    def send():
+        from .tasks import send_pending_notifications
+
+        try:
+            send_pending_notifications.delay()
+        except Exception:
+            logger.exception("could not enqueue sending of manual reminder %s", notification.pk)
+
+    transaction.on_commit(send, robust=True)
+    return notification

@@ -372,6 +372,11 @@ def transcript(*, user) -> list[dict]:
         .defer("layout")
         .order_by("submitted_at")
     )
+    certificates_by_enrollment: dict[int, list] = {}
+    for certificate in (
+        Certificate.objects.filter(user=user).select_related("renews").order_by("issued_at", "pk")
+    ):
+        certificates_by_enrollment.setdefault(certificate.enrollment_id, []).append(certificate)
     for enrollment in enrollments:
         quiz_ids = {m.quiz_id for m in enrollment.version.modules.all()} | {enrollment.version.final_exam_id}
         mine = [
@@ -387,7 +392,11 @@ def transcript(*, user) -> list[dict]:
             if attempt.quiz_id not in best or attempt.score > best[attempt.quiz_id].score:
                 best[attempt.quiz_id] = attempt
         rows.append(
-            {"enrollment": enrollment, "best_attempts": sorted(best.values(), key=lambda a: a.quiz.title)}
+            {
+                "enrollment": enrollment,
+                "best_attempts": sorted(best.values(), key=lambda a: a.quiz.title),
+                "certificates": certificates_by_enrollment.get(enrollment.pk, []),
+            }
         )
     return rows
 

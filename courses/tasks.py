@@ -1,8 +1,12 @@
+import logging
+
 from celery import shared_task
 from django.db.models import Exists, OuterRef, Q
 
 from . import certificates, services
 from .models import Certificate, Enrollment
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task
@@ -46,12 +50,23 @@ def issue_missing_certificates() -> int:
         outcome = certificates.issue_certificate(enrollment_id=enrollment_id)
         if outcome.certificate is not None:
             certificates.render_certificate_pdf(certificate_id=outcome.certificate.pk)
+            _notify(outcome.certificate.pk)
             done += 1
     for certificate_id in Certificate.objects.filter(pdf="", revoked_at__isnull=True).values_list(
         "pk", flat=True
     )[:200]:
         certificates.render_certificate_pdf(certificate_id=certificate_id)
+        _notify(certificate_id)
     return done
+
+
+def _notify(certificate_id: int) -> None:
+    """The sweep also sends the "ready" email its task never sent; a mail server error waits for the
+    next sweep instead of stopping this one."""
+    try:
+        certificates.notify_certificate_ready(certificate_id=certificate_id)
+    except OSError:
+        logger.exception("could not email certificate %s", certificate_id)
 
 
 @shared_task
@@ -74,3 +89,20 @@ def send_reminders(self) -> dict:
     except reminders.MailUnavailable as exc:
         raise self.retry(exc=exc.error, countdown=min(3600, 60 * 2**self.request.retries)) from exc
     return {"sent": report.sent, "failed": report.failed}
+
+
+@shared_task(bind=True, max_retries=8, acks_late=True)
+def send_pending_notifications(self) -> int:
+    from . import reminders
+
+    try:
+        return reminders.send_pending().sent
+    except reminders.MailUnavailable as exc:
+        raise self.retry(exc=exc.error, countdown=min(3600, 60 * 2**self.request.retries)) from exc
+
+
+@shared_task(acks_late=True)
+def run_export(job_id: int) -> int:
+    from . import exports
+
+    return exports.run_export(job_id=job_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import api, reports_api
 from .verify_views import VerifyCertificateAPI
 
 urlpatterns = [
@@ -20,4 +20,11 @@ urlpatterns = [
         name="attempt-answer",
     ),
     path("attempts/<int:attempt_id>/submit/", api.SubmitAttemptView.as_view(), name="attempt-submit"),
+    path("reports/team-progress/", reports_api.TeamProgressView.as_view(), name="reports-team-progress"),
+    path("reports/overdue/", reports_api.OverdueView.as_view(), name="reports-overdue"),
+    path(
+        "reports/item-analysis/<int:quiz_id>/",
+        reports_api.ItemAnalysisView.as_view(),
+        name="reports-item-analysis",
+    ),
 ]

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from drf_spectacular.types import OpenApiTypes
@@ -30,7 +31,7 @@ def verification_payload(result: certificates.Verification) -> dict:
         "ce_hours": str(c.ce_hours) if c else None,
         "completed_on": c.completed_on.isoformat() if c else None,
         "expires_on": c.expires_on.isoformat() if c and c.expires_on else None,
-        "revoked_on": c.revoked_at.date().isoformat() if c and c.revoked_at else None,
+        "revoked_on": timezone.localdate(c.revoked_at).isoformat() if c and c.revoked_at else None,
         "renews": [p.number for p in result.chain],
     }
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import dashboard, views
 
 app_name = "frontend"
 
@@ -22,4 +22,15 @@ urlpatterns = [
     path("attempts/<int:attempt_id>/review/", views.attempt_review, name="attempt_review"),
     path("attempts/<int:attempt_id>/submit/", views.attempt_submit, name="attempt_submit"),
     path("attempts/<int:attempt_id>/result/", views.attempt_result, name="attempt_result"),
+    path("team/", dashboard.team, name="team"),
+    path("team/overdue/", dashboard.overdue, name="team_overdue"),
+    path("team/overdue/<int:enrollment_id>/remind/", dashboard.send_reminder, name="team_remind"),
+    path("team/people/<int:person_id>/", dashboard.person, name="team_person"),
+    path("team/people/<int:person_id>/overrides/", dashboard.grant_override, name="team_override"),
+    path("team/quizzes/", dashboard.quiz_list, name="team_quizzes"),
+    path("team/quizzes/<int:quiz_id>/", dashboard.quiz_statistics, name="team_quiz"),
+    path("team/completions/", dashboard.completions, name="team_completions"),
+    path("team/exports/<str:kind>/", dashboard.start_export, name="team_export_start"),
+    path("team/exports/job/<int:job_id>/", dashboard.export_status, name="team_export"),
+    path("team/exports/job/<int:job_id>/download/", dashboard.export_download, name="team_export_download"),
 ]

@@ -53,3 +53,9 @@ def get_item(mapping, key):
 @register.filter
 def status_today(certificate, today) -> str:
     return certificate.status_on(today)
+
+
+@register.filter
+def words(value) -> str:
+    """snake_case state names as words: in_progress -> in progress."""
+    return str(value or "").replace("_", " ")

@@ -19,9 +19,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_course_checks")
 
 SIZES = [5, 20]
 
-# savepoint, lock user, open attempt, overrides, submitted attempts, draw rules x3, candidates,
+# savepoint, lock user, open attempt, overrides, submitted attempts, draw rules, candidates,
 # scenario parts, choices, next number, insert, release
-START_NEW = 14
+START_NEW = 12
 START_RESUME = 4  # savepoint, lock user, open attempt, release
 SAVE = 4  # savepoint, lock attempt, upsert answer, release
 # savepoint, lock attempt, questions, choices, answers, insert missing answers, update answered, update

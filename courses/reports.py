@@ -1,0 +1,455 @@
+"""Supervisor and admin reports: who may see whom, the team progress matrix, the overdue list, the
+person drill-down, quiz statistics and completion over time. Every function runs a fixed number of
+queries whatever the number of staff (asserted in tests)."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
+
+from accounts.models import Role
+from quizzes.models import Answer, Attempt, AttemptState, Quiz
+from quizzes.statistics import objective_mastery, quiz_item_statistics
+
+from .models import (
+    Course,
+    CourseVersion,
+    Enrollment,
+    EnrollmentOverride,
+    Lesson,
+    LessonProgress,
+    Module,
+    Notification,
+)
+
+User = get_user_model()
+
+SUBTREE_SQL = """
+    WITH RECURSIVE tree(id) AS (
+        SELECT id FROM accounts_user WHERE supervisor_id = %s
+        UNION
+        SELECT u.id FROM accounts_user u JOIN tree t ON u.supervisor_id = t.id
+    ) SELECT id FROM tree
+"""
+
+REPORT_ROLES = {Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.ADMIN, Role.SURVEYOR}
+
+
+def can_view_reports(user) -> bool:
+    return user.is_authenticated and (user.is_superuser or user.role in REPORT_ROLES)
+
+
+def can_see_answers(user) -> bool:
+    """Surveyors see completion records and certificates, never answers."""
+    return user.is_authenticated and (
+        user.is_superuser or user.role in {Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.ADMIN}
+    )
+
+
+def can_grant_overrides(user) -> bool:
+    return can_see_answers(user)
+
+
+def visible_staff(viewer) -> QuerySet:
+    """The people a viewer may report on: an admin everyone, a department admin their department, a
+    supervisor their direct and indirect reports, a surveyor their scope; a learner nobody."""
+    if not viewer.is_authenticated:
+        return User.objects.none()
+    if viewer.is_superuser or viewer.role == Role.ADMIN:
+        return User.objects.all()
+    if viewer.role == Role.DEPARTMENT_ADMIN:
+        return (
+            User.objects.filter(department_id=viewer.department_id)
+            if viewer.department_id
+            else User.objects.none()
+        )
+    if viewer.role == Role.SUPERVISOR:
+        return User.objects.filter(pk__in=RawSQL(SUBTREE_SQL, [viewer.pk]))  # noqa: S611 - constant SQL, bound parameter
+    if viewer.role == Role.SURVEYOR:
+        return surveyor_scope(viewer)
+    return User.objects.none()
+
+
+def surveyor_scope(viewer) -> QuerySet:
+    """Surveyors are scoped to departments (issue: surveyor evidence); without a scope they see nobody."""
+    scope = getattr(viewer, "surveyor_scope", None)
+    if scope is None:
+        return User.objects.none()
+    return scope.staff()
+
+
+# --- filters --------------------------------------------------------------------------------------
+
+SORTS = {
+    "name": ("last_name", "first_name", "username"),
+    "-name": ("-last_name", "-first_name", "-username"),
+    "department": ("department__name", "last_name"),
+    "-department": ("-department__name", "last_name"),
+    "due": ("enrollment_due", "last_name"),
+    "-due": ("-enrollment_due", "last_name"),
+    "progress": ("enrollment_progress", "last_name"),
+    "-progress": ("-enrollment_progress", "last_name"),
+}
+STATUSES = ("not_started", "in_progress", "completed", "exempt", "overdue", "not_assigned")
+
+
+@dataclass
+class ReportFilters:
+    course: Course | None = None
+    department_id: int | None = None
+    role: str = ""
+    supervisor_id: int | None = None
+    status: str = ""
+    search: str = ""
+    sort: str = "name"
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def parse_filters(params, *, courses: list[Course]) -> ReportFilters:
+    """Validate query parameters against allow-lists; bad values are reported and ignored, never
+    passed on to the database as names."""
+    filters = ReportFilters()
+    slug = params.get("course") or ""
+    by_slug = {c.slug: c for c in courses}
+    if slug and slug not in by_slug:
+        filters.errors["course"] = "Unknown course."
+    filters.course = by_slug.get(slug) or (courses[0] if courses else None)
+    for name in ("department", "supervisor"):
+        raw = params.get(name) or ""
+        if raw:
+            if raw.isdigit():
+                setattr(filters, f"{name}_id", int(raw))
+            else:
+                filters.errors[name] = "Must be a number."
+    role = params.get("role") or ""
+    if role and role not in Role.values:
+        filters.errors["role"] = "Unknown role."
+    else:
+        filters.role = role
+    status = params.get("status") or ""
+    if status and status not in STATUSES:
+        filters.errors["status"] = "Unknown status."
+    else:
+        filters.status = status
+    filters.search = (params.get("q") or "").strip()[:100]
+    sort = params.get("sort") or "name"
+    if sort not in SORTS:
+        filters.errors["sort"] = "Unknown sort."
+        sort = "name"
+    filters.sort = sort
+    return filters
+
+
+def _latest_enrollment(course_id: int):
+    return Enrollment.objects.filter(user=OuterRef("pk"), course_id=course_id).order_by("-cycle")
+
+
+def filtered_staff(viewer, filters: ReportFilters) -> QuerySet:
+    people = visible_staff(viewer).filter(is_active=True)
+    if filters.department_id:
+        people = people.filter(department_id=filters.department_id)
+    if filters.role:
+        people = people.filter(role=filters.role)
+    if filters.supervisor_id:
+        people = people.filter(pk__in=RawSQL(SUBTREE_SQL, [filters.supervisor_id]))  # noqa: S611 - constant SQL
+    if filters.search:
+        q = filters.search
+        people = people.filter(
+            Q(first_name__icontains=q)
+            | Q(last_name__icontains=q)
+            | Q(username__icontains=q)
+            | Q(employee_id__icontains=q)
+        )
+    if filters.course is not None:
+        latest = _latest_enrollment(filters.course.pk)
+        people = people.annotate(
+            enrollment_status=Subquery(latest.values("status")[:1]),
+            enrollment_due=Subquery(latest.values("due_date")[:1]),
+            enrollment_progress=Subquery(latest.values("progress_percent")[:1]),
+        )
+        today = timezone.localdate()
+        if filters.status == "overdue":
+            people = people.filter(
+                enrollment_due__lt=today, enrollment_status__in=["not_started", "in_progress"]
+            )
+        elif filters.status == "not_assigned":
+            people = people.filter(enrollment_status__isnull=True)
+        elif filters.status:
+            people = people.filter(enrollment_status=filters.status)
+    return people.order_by(*SORTS[filters.sort])
+
+
+# --- team progress matrix --------------------------------------------------------------------------
+
+
+@dataclass
+class MatrixRow:
+    person: object
+    enrollment: Enrollment | None
+    cells: dict[str, str]  # module key or "final" -> state
+    overdue: bool
+
+
+@dataclass
+class Matrix:
+    columns: list[tuple[str, str]]  # (key, title)
+    rows: list[MatrixRow]
+    total: int
+    page: int
+    pages: int
+    summary: dict[str, int]
+
+
+def team_matrix(viewer, filters: ReportFilters, *, page: int = 1, per_page: int = 50) -> Matrix:
+    """People × modules with state. 8 queries whatever the number of staff or answers."""
+    course = filters.course
+    people_qs = filtered_staff(viewer, filters)
+    summary = _summary(people_qs, course)
+    total = summary["people"]
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    people = list(
+        people_qs.select_related("department", "supervisor")[(page - 1) * per_page : page * per_page]
+    )
+    if course is None:
+        return Matrix([], [MatrixRow(p, None, {}, False) for p in people], total, page, pages, summary)
+    enrollments: dict[int, Enrollment] = {}
+    for enrollment in Enrollment.objects.filter(user__in=people, course=course).order_by("user_id", "-cycle"):
+        enrollments.setdefault(enrollment.user_id, enrollment)
+    version_ids = {e.version_id for e in enrollments.values()}
+    current = CourseVersion.objects.filter(course=course).order_by("-status", "-number").first()
+    if current is not None:
+        version_ids.add(current.pk)
+    modules = list(Module.objects.filter(version_id__in=version_ids).order_by("position"))
+    lesson_counts = dict(
+        Lesson.objects.filter(module__in=modules)
+        .values("module_id")
+        .annotate(n=Count("pk"))
+        .values_list("module_id", "n")
+    )
+    read = defaultdict(int)
+    for enrollment_id, module_id, n in (
+        LessonProgress.objects.filter(enrollment__in=list(enrollments.values()), completed_at__isnull=False)
+        .values("enrollment_id", "lesson__module_id")
+        .annotate(n=Count("pk"))
+        .values_list("enrollment_id", "lesson__module_id", "n")
+    ):
+        read[(enrollment_id, module_id)] = n
+    finals = dict(CourseVersion.objects.filter(pk__in=version_ids).values_list("pk", "final_exam_id"))
+    quiz_ids = {m.quiz_id for m in modules} | {f for f in finals.values() if f}
+    attempts = {}
+    for user_id, quiz_id, passed, count in (
+        Attempt.objects.filter(user__in=people, quiz_id__in=quiz_ids, state=AttemptState.SUBMITTED)
+        .values("user_id", "quiz_id")
+        .annotate(passed=Count("pk", filter=Q(passed=True)), n=Count("pk"))
+        .values_list("user_id", "quiz_id", "passed", "n")
+    ):
+        attempts[(user_id, quiz_id)] = (passed > 0, count)
+    column_keys = []
+    for module in modules:
+        if (module.key, module.title) not in column_keys:
+            column_keys.append((module.key, module.title))
+    columns = [*column_keys, ("final", "Final exam")]
+    today = timezone.localdate()
+    rows = []
+    for person in people:
+        enrollment = enrollments.get(person.pk)
+        cells = {}
+        overdue = False
+        if enrollment is not None:
+            overdue = (
+                enrollment.due_date is not None
+                and enrollment.due_date < today
+                and enrollment.status in ("not_started", "in_progress")
+            )
+            for module in (m for m in modules if m.version_id == enrollment.version_id):
+                cells[module.key] = _cell(
+                    attempts.get((person.pk, module.quiz_id)),
+                    read[(enrollment.pk, module.pk)],
+                    lesson_counts.get(module.pk, 0),
+                    overdue=overdue,
+                    exempt=enrollment.status == "exempt",
+                )
+            final_id = finals.get(enrollment.version_id)
+            if final_id:
+                cells["final"] = _cell(
+                    attempts.get((person.pk, final_id)),
+                    0,
+                    0,
+                    overdue=overdue,
+                    exempt=enrollment.status == "exempt",
+                )
+        rows.append(MatrixRow(person, enrollment, cells, overdue))
+    return Matrix(columns, rows, total, page, pages, summary)
+
+
+def _cell(attempt_info, lessons_read: int, lessons_total: int, *, overdue: bool, exempt: bool) -> str:
+    if exempt:
+        return "exempt"
+    if attempt_info and attempt_info[0]:
+        return "passed"
+    if overdue:
+        return "overdue"
+    if attempt_info:
+        return "failed"
+    if lessons_read:
+        return "in_progress"
+    return "not_started"
+
+
+def _summary(people_qs: QuerySet, course: Course | None) -> dict[str, int]:
+    """Counts over the whole filtered set (not just the page): one aggregate query."""
+    if course is None:
+        return {"people": people_qs.count()}
+    today = timezone.localdate()
+    return people_qs.order_by().aggregate(
+        people=Count("pk"),
+        completed=Count("pk", filter=Q(enrollment_status="completed")),
+        in_progress=Count("pk", filter=Q(enrollment_status="in_progress")),
+        not_started=Count("pk", filter=Q(enrollment_status="not_started")),
+        exempt=Count("pk", filter=Q(enrollment_status="exempt")),
+        not_assigned=Count("pk", filter=Q(enrollment_status__isnull=True)),
+        overdue=Count(
+            "pk", filter=Q(enrollment_due__lt=today, enrollment_status__in=["not_started", "in_progress"])
+        ),
+    )
+
+
+# --- overdue list ---------------------------------------------------------------------------------
+
+
+def overdue_enrollments(
+    viewer, *, course: Course | None = None, department_id: int | None = None
+) -> QuerySet:
+    """Open enrollments past their due date, most overdue first (one query when evaluated)."""
+    today = timezone.localdate()
+    qs = Enrollment.objects.filter(
+        user__in=visible_staff(viewer).filter(is_active=True),
+        due_date__lt=today,
+        status__in=[Enrollment.Status.NOT_STARTED, Enrollment.Status.IN_PROGRESS],
+    ).select_related("user", "user__department", "user__supervisor", "course")
+    if course is not None:
+        qs = qs.filter(course=course)
+    if department_id:
+        qs = qs.filter(user__department_id=department_id)
+    last_reminder = Notification.objects.filter(enrollment=OuterRef("pk"), status=Notification.Status.SENT)
+    return qs.annotate(
+        last_reminder_at=Max("notifications__sent_at"), reminded=Exists(last_reminder)
+    ).order_by("due_date", "user__last_name")
+
+
+# --- person drill-down ----------------------------------------------------------------------------
+
+
+def person_detail(viewer, *, person_id: int) -> dict | None:
+    """Enrollments, attempts (with answers for roles that may see them), certificates, reminders and
+    overrides of one visible person; None when not visible (the same 404 as missing)."""
+    person = visible_staff(viewer).select_related("department", "supervisor").filter(pk=person_id).first()
+    if person is None:
+        return None
+    enrollments = list(
+        Enrollment.objects.filter(user=person)
+        .select_related("course", "version")
+        .order_by("course__title", "-cycle")
+    )
+    detail = {
+        "person": person,
+        "enrollments": enrollments,
+        "certificates": list(person.certificates.select_related("renews").order_by("-issued_at")),
+        "notifications": list(
+            Notification.objects.filter(enrollment__user=person)
+            .select_related("recipient", "enrollment__course")
+            .order_by("-created_at")[:100]
+        ),
+        "overrides": list(
+            EnrollmentOverride.objects.filter(enrollment__user=person)
+            .select_related("granted_by", "enrollment__course")
+            .order_by("-granted_at")
+        ),
+        "quiz_overrides": list(
+            person.quiz_overrides.select_related("quiz", "granted_by").order_by("-granted_at")
+        ),
+        "attempts": [],
+        "answers": {},
+    }
+    if can_see_answers(viewer):
+        attempts = list(
+            Attempt.objects.filter(user=person)
+            .select_related("quiz")
+            .defer("layout")
+            .order_by("-started_at")[:200]
+        )
+        detail["attempts"] = attempts
+        answers = defaultdict(list)
+        for answer in (
+            Answer.objects.filter(attempt__in=attempts).select_related("question").order_by("question__key")
+        ):
+            answers[answer.attempt_id].append(answer)
+        detail["answers"] = dict(answers)
+    return detail
+
+
+# --- quiz statistics ------------------------------------------------------------------------------
+
+
+def quiz_statistics(viewer, *, quiz: Quiz) -> dict:
+    """Score distribution, pass rate, average time, per-question statistics and objectives by mastery,
+    over the viewer's visible staff, first attempts only."""
+    staff = visible_staff(viewer)
+    firsts = list(
+        Attempt.objects.filter(quiz=quiz, number=1, state=AttemptState.SUBMITTED, user__in=staff).values_list(
+            "score", "passed", "started_at", "submitted_at"
+        )
+    )
+    bins = [0] * 10
+    for score, *_ in firsts:
+        bins[min(9, int(float(score) // 10))] += 1
+    seconds = [(s - st).total_seconds() for _, _, st, s in firsts if s and st]
+    items = quiz_item_statistics(quiz=quiz, users=staff)
+    return {
+        "quiz": quiz,
+        "attempts": len(firsts),
+        "histogram": bins,
+        "pass_rate": (sum(1 for _, p, *_ in firsts if p) / len(firsts)) if firsts else None,
+        "average_minutes": (sum(seconds) / len(seconds) / 60) if seconds else None,
+        "items": items,
+        "objectives": objective_mastery(items),
+    }
+
+
+# --- completion over time -------------------------------------------------------------------------
+
+
+def completions_by_week(viewer, *, course: Course | None = None, weeks: int = 26) -> dict:
+    """Completed enrollments per week, overall and per department: one query."""
+    since = timezone.now() - timedelta(weeks=weeks)
+    qs = Enrollment.objects.filter(
+        user__in=visible_staff(viewer), status=Enrollment.Status.COMPLETED, completed_at__gte=since
+    )
+    if course is not None:
+        qs = qs.filter(course=course)
+    rows = (
+        qs.annotate(week=TruncWeek("completed_at"))
+        .values("week", "user__department__name")
+        .annotate(n=Count("pk"))
+        .order_by("week")
+    )
+    overall: dict[date, int] = defaultdict(int)
+    by_department: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for row in rows:
+        week = row["week"].date() if hasattr(row["week"], "date") else row["week"]
+        overall[week] += row["n"]
+        by_department[row["user__department__name"] or "No department"][week] += row["n"]
+    labels = sorted(overall)
+    return {
+        "labels": [w.isoformat() for w in labels],
+        "overall": [overall[w] for w in labels],
+        "departments": {
+            name: [weeks_.get(w, 0) for w in labels] for name, weeks_ in sorted(by_department.items())
+        },
+    }

@@ -1,0 +1,255 @@
+"""Supervisor and admin pages: team matrix, overdue list, person drill-down, quiz statistics,
+completion over time, overrides and exports. Thin: reports selectors read, services write."""
+
+from datetime import date
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import Department, Role
+from courses import exports, overrides, reminders, reports
+from courses.models import Course, ExportJob, Module
+from quizzes.models import Quiz, QuizOverride
+
+
+def reports_required(view):
+    @wraps(view)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if not reports.can_view_reports(request.user):
+            raise Http404("No such page.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _filter_context(request):
+    courses = list(Course.objects.order_by("title"))
+    filters = reports.parse_filters(request.GET, courses=courses)
+    return courses, filters
+
+
+@require_GET
+@reports_required
+def team(request):
+    courses, filters = _filter_context(request)
+    try:
+        page = int(request.GET.get("page", "1"))
+    except ValueError:
+        page = 1
+    matrix = reports.team_matrix(request.user, filters, page=page)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "frontend/team/matrix.html",
+        {
+            "matrix": matrix,
+            "filters": filters,
+            "courses": courses,
+            "query": query.urlencode(),
+            "departments": Department.objects.all(),
+            "roles": Role.choices,
+            "statuses": reports.STATUSES,
+            "sorts": [
+                ("name", "Name A–Z"),
+                ("-name", "Name Z–A"),
+                ("department", "Department"),
+                ("due", "Due date"),
+                ("-progress", "Most progress"),
+                ("progress", "Least progress"),
+            ],
+        },
+    )
+
+
+@require_GET
+@reports_required
+def overdue(request):
+    courses, filters = _filter_context(request)
+    rows = list(
+        reports.overdue_enrollments(
+            request.user,
+            course=filters.course if request.GET.get("course") else None,
+            department_id=filters.department_id,
+        )[:500]
+    )
+    return render(
+        request,
+        "frontend/team/overdue.html",
+        {
+            "rows": rows,
+            "today": date.today(),
+            "courses": courses,
+            "filters": filters,
+            "departments": Department.objects.all(),
+            "can_remind": reports.can_see_answers(request.user),
+        },
+    )
+
+
+@require_POST
+@reports_required
+def send_reminder(request, enrollment_id):
+    try:
+        reminders.request_reminder(requested_by=request.user, enrollment_id=enrollment_id)
+    except reminders.ReminderRefused as error:
+        message, ok = error.message, False
+    else:
+        message, ok = "Reminder queued.", True
+    if request.headers.get("HX-Request"):
+        return render(request, "frontend/team/partials/reminder_status.html", {"ok": ok, "message": message})
+    (messages.success if ok else messages.error)(request, message)
+    return redirect("frontend:team_overdue")
+
+
+@require_GET
+@reports_required
+def person(request, person_id):
+    detail = reports.person_detail(request.user, person_id=person_id)
+    if detail is None:
+        raise Http404("No such person.")
+    quizzes = (
+        Quiz.objects.filter(modules__version__enrollments__user_id=person_id).distinct().order_by("title")
+    )
+    return render(
+        request,
+        "frontend/team/person.html",
+        {
+            **detail,
+            "can_see_answers": reports.can_see_answers(request.user),
+            "can_override": reports.can_grant_overrides(request.user),
+            "quizzes": quizzes,
+            "override_kinds": [(str(k), label) for k, label in QuizOverride.Kind.choices]
+            + [("due_date_extension", "Due-date extension"), ("exemption", "Exemption")],
+        },
+    )
+
+
+@require_POST
+@reports_required
+def grant_override(request, person_id):
+    data = request.POST
+    new_due = None
+    if data.get("new_due_date"):
+        try:
+            new_due = date.fromisoformat(data["new_due_date"])
+        except ValueError:
+            messages.error(request, "The new due date is not a valid date.")
+            return redirect("frontend:team_person", person_id=person_id)
+    try:
+        overrides.grant_override(
+            granted_by=request.user,
+            person_id=person_id,
+            kind=data.get("kind", ""),
+            reason=data.get("reason", ""),
+            quiz_id=int(data["quiz"]) if data.get("quiz", "").isdigit() else None,
+            enrollment_id=int(data["enrollment"]) if data.get("enrollment", "").isdigit() else None,
+            value=data.get("value") or None,
+            new_due_date=new_due,
+        )
+    except overrides.OverrideRefused as error:
+        detail = "; ".join(f"{k}: {v}" for k, v in error.field_errors.items())
+        messages.error(request, f"{error.message} {detail}".strip())
+    else:
+        messages.success(request, "Override granted and recorded in the audit log.")
+    return redirect("frontend:team_person", person_id=person_id)
+
+
+@require_GET
+@reports_required
+def quiz_list(request):
+    if not reports.can_see_answers(request.user):
+        raise Http404("No such page.")
+    modules = Module.objects.select_related("quiz", "version__course").order_by(
+        "version__course__title", "-version__number", "position"
+    )
+    return render(request, "frontend/team/quizzes.html", {"modules": modules})
+
+
+@require_GET
+@reports_required
+def quiz_statistics(request, quiz_id):
+    if not reports.can_see_answers(request.user):
+        raise Http404("No such page.")
+    quiz = get_object_or_404(Quiz, pk=quiz_id)
+    stats = reports.quiz_statistics(request.user, quiz=quiz)
+    return render(
+        request,
+        "frontend/team/quiz_statistics.html",
+        {
+            "stats": stats,
+            "quiz": quiz,
+            "histogram": {
+                "labels": [f"{i * 10}–{i * 10 + 9 if i < 9 else 100}%" for i in range(10)],
+                "counts": stats["histogram"],
+            },
+        },
+    )
+
+
+@require_GET
+@reports_required
+def completions(request):
+    courses, filters = _filter_context(request)
+    data = reports.completions_by_week(
+        request.user, course=filters.course if request.GET.get("course") else None
+    )
+    return render(
+        request, "frontend/team/completions.html", {"chart": data, "courses": courses, "filters": filters}
+    )
+
+
+@require_POST
+@reports_required
+def start_export(request, kind):
+    if kind not in exports.KINDS:
+        raise Http404("No such export.")
+    job = exports.request_export(requested_by=request.user, kind=kind, params=request.POST.dict())
+    return redirect("frontend:team_export", job_id=job.pk)
+
+
+def _own_job(request, job_id) -> ExportJob:
+    job = ExportJob.objects.filter(pk=job_id, requested_by=request.user).first()
+    if job is None:
+        raise Http404("No such export.")
+    return job
+
+
+@require_GET
+@reports_required
+def export_status(request, job_id):
+    job = _own_job(request, job_id)
+    template = (
+        "frontend/team/partials/export_progress.html"
+        if request.headers.get("HX-Request")
+        else ("frontend/team/export.html")
+    )
+    return render(
+        request,
+        template,
+        {
+            "job": job,
+            "label": exports.KINDS.get(job.kind, job.kind),
+            "poll_url": reverse("frontend:team_export", args=[job.pk]),
+        },
+    )
+
+
+@require_GET
+@reports_required
+def export_download(request, job_id):
+    job = _own_job(request, job_id)
+    if job.status != ExportJob.Status.DONE or not job.file:
+        raise Http404("Not ready.")
+    return FileResponse(
+        job.file.open("rb"),
+        as_attachment=True,
+        filename=job.file.name.rsplit("/", 1)[-1],
+        content_type="text/csv",
+    )

@@ -1,0 +1,446 @@
+"""Content lint over the REAL course content (courses/content/substance-use-safety).
+
+Most checks parse the files with the pure loader (no database). Counting rules (issue 5): every
+scenario part counts toward the totals under its own type; a scenario counts once toward type coverage,
+as "scenario".
+"""
+
+import difflib
+import os
+import re
+import string
+from collections import Counter, defaultdict
+
+import pytest
+from django.test import override_settings
+
+from courses import selectors, services
+from courses.content_loader import parse_course_dir
+from courses.models import Enrollment, Lesson, Module
+from quizzes.models import Question
+from tests.course_helpers import BRIEF_PATH, REAL_COURSE_DIR
+from tests.factories import UserFactory
+
+TYPES = {"single", "multiple", "true_false", "ordering", "matching", "numeric", "scenario"}
+MODULES = ("ds", "pt", "od", "lc")
+
+# The life-critical points of issue 5, as keyword groups searched in the stems and explanations of
+# critical questions. Each group: every regex in the tuple must match the same question's text.
+CRITICAL_POINTS = {
+    "call emergency services (911)": (r"\b911\b|emergency (services|medical|number|call)|\bEMS\b",),
+    "naloxone re-dosing": (r"naloxone", r"repeat|re-?dos|second dose|another dose|next dose"),
+    "naloxone wears off": (r"naloxone", r"wear(s|ing)? off"),
+    "naloxone does not reverse benzodiazepines or xylazine": (
+        r"benzodiazepine|xylazine",
+        r"(not|n't|never|cannot|no) (\w+ ){0,3}revers",
+    ),
+    "recovery position": (r"recovery position",),
+    "stay with the person": (r"\bstay(s|ing)? with\b",),
+    "alcohol or benzodiazepine withdrawal can kill (seizures)": (
+        r"withdrawal",
+        r"seizure|can kill|kills|fatal|death|die\b|life-threatening",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def parsed():
+    return parse_course_dir(REAL_COURSE_DIR)
+
+
+def items_of(question: dict) -> list[dict]:
+    """Gradable items of a top-level question: its scenario parts, or itself."""
+    return list(question.get("parts") or [question])
+
+
+def all_specs(parsed) -> list[tuple[str, dict]]:
+    """(module key, spec) for every top-level question AND every scenario part."""
+    out = []
+    for bank in parsed.banks:
+        for q in bank.questions:
+            out.append((bank.key, q))
+            out += [(bank.key, p) for p in q.get("parts") or []]
+    return out
+
+
+def bank(parsed, key):
+    return next(b for b in parsed.banks if b.key == key)
+
+
+def module_numbers(parsed, key) -> dict:
+    items = Counter()
+    coverage = set()
+    critical = 0
+    scenarios = 0
+    for q in bank(parsed, key).questions:
+        coverage.add(q["type"])
+        scenarios += q["type"] == "scenario"
+        for item in items_of(q):
+            items[item["type"]] += 1
+            coverage.add(item["type"])
+            critical += bool(item.get("critical"))
+    total = sum(items.values())
+    return {
+        "items": dict(items),
+        "total": total,
+        "scenarios": scenarios,
+        "coverage": coverage,
+        "tf_share": items["true_false"] / total if total else 0,
+        "critical": critical,
+    }
+
+
+# --- mix per module -----------------------------------------------------------------------------------
+
+
+def test_course_has_the_four_modules_with_3_to_6_lessons_and_one_bank_each(parsed):
+    assert [m.key for m in parsed.modules] == list(MODULES)
+    for module in parsed.modules:
+        assert 3 <= len(module.lessons) <= 6, module.key
+    assert sorted(b.key for b in parsed.banks) == sorted(MODULES)
+    assert parsed.final_exam is not None
+    assert {rule["bank"] for rule in parsed.final_exam.draw} == set(MODULES)
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_true_false_is_at_most_a_quarter_of_each_module(parsed, module):
+    numbers = module_numbers(parsed, module)
+    assert numbers["tf_share"] <= 0.25, f"{module}: {numbers['items']}"
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_each_module_has_at_least_30_questions_counting_scenario_parts(parsed, module):
+    numbers = module_numbers(parsed, module)
+    assert numbers["total"] >= 30, f"{module}: {numbers['items']}"
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_each_module_uses_all_seven_types(parsed, module):
+    numbers = module_numbers(parsed, module)
+    assert numbers["coverage"] == TYPES, f"{module} is missing {TYPES - numbers['coverage']}"
+    assert numbers["scenarios"] >= 1
+
+
+# --- objectives -----------------------------------------------------------------------------------
+
+
+def objective_coverage(parsed) -> tuple[Counter, dict[str, set]]:
+    counts: Counter = Counter()
+    types: dict[str, set] = defaultdict(set)
+    for b in parsed.banks:
+        for q in b.questions:
+            if q["type"] == "scenario":
+                types[q["objective"]].add("scenario")  # once, as a scenario
+            for item in items_of(q):
+                counts[item["objective"]] += 1
+                types[item["objective"]].add(item["type"])
+    return counts, types
+
+
+def test_every_objective_is_taught_by_a_lesson(parsed):
+    taught = {obj for m in parsed.modules for lesson in m.lessons for obj in lesson.objectives}
+    assert set(parsed.objectives) - taught == set()
+
+
+def test_every_objective_is_tested_by_at_least_4_questions_of_at_least_2_types(parsed):
+    counts, types = objective_coverage(parsed)
+    thin = {obj: counts[obj] for obj in parsed.objectives if counts[obj] < 4}
+    narrow = {obj: sorted(types[obj]) for obj in parsed.objectives if len(types[obj]) < 2}
+    assert thin == {} and narrow == {}
+
+
+def test_every_question_names_an_existing_objective(parsed):
+    unknown = [
+        (m, s["key"], s.get("objective"))
+        for m, s in all_specs(parsed)
+        if s.get("objective") not in parsed.objectives
+    ]
+    assert unknown == []
+
+
+def test_every_question_sits_in_the_bank_of_its_objectives_module(parsed):
+    # A question on OD-3 in the DS bank would be drawn into the wrong module quiz.
+    misplaced = [
+        (m, s["key"], s["objective"])
+        for m, s in all_specs(parsed)
+        if not s["objective"].lower().startswith(m + "-")
+    ]
+    assert misplaced == []
+
+
+def brief_text() -> str:
+    if not BRIEF_PATH.is_file():
+        message = f"The content brief is missing at {BRIEF_PATH}; it is needed to check objectives and misconceptions."
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return BRIEF_PATH.read_text(encoding="utf-8")
+
+
+def brief_section(text: str, module: str, heading: str) -> str:
+    match = re.search(
+        rf"^#### {module.upper()} {re.escape(heading)}.*?$\n(?P<body>.*?)(?=^#{{2,4}} )", text, re.M | re.S
+    )
+    assert match, f"brief has no '{module.upper()} {heading}' section"
+    return match.group("body")
+
+
+def test_every_objective_of_the_brief_is_in_the_course(parsed):
+    text = brief_text()
+    ids = set()
+    for module in MODULES:
+        ids |= set(
+            re.findall(r"^- \*\*([A-Z]{2}-\d+)\*\*", brief_section(text, module, "learning objectives"), re.M)
+        )
+    assert len(ids) >= 20
+    assert ids - set(parsed.objectives) == set()
+
+
+# --- question hygiene -----------------------------------------------------------------------------
+
+
+def test_each_single_choice_question_has_exactly_one_correct_choice(parsed):
+    bad = [
+        (s["key"], sum(1 for c in s["choices"] if c.get("correct") is True))
+        for _, s in all_specs(parsed)
+        if s["type"] == "single" and sum(1 for c in s["choices"] if c.get("correct") is True) != 1
+    ]
+    assert bad == []
+
+
+ABOVE = re.compile(r"\b(all|none|both|neither) of (the|these) (above|answers|options)\b", re.I)
+
+
+def test_no_all_or_none_of_the_above_in_single_choice(parsed):
+    bad = [
+        (s["key"], c["text"])
+        for _, s in all_specs(parsed)
+        if s["type"] == "single"
+        for c in s["choices"]
+        if ABOVE.search(c["text"])
+    ]
+    assert bad == []
+
+
+def normalise(stem: str) -> str:
+    stem = stem.lower().translate(str.maketrans("", "", string.punctuation))
+    return " ".join(stem.split())
+
+
+def near_duplicates(stems: list[tuple], threshold: float = 0.9) -> list[tuple[str, str, float]]:
+    """Pairs of stems whose normalised texts have a difflib ratio above `threshold`.
+
+    Entries are (key, text) or (key, text, family, own_stem): within one family (a scenario and its
+    parts) the parts' own stems are compared, since they all share the case text."""
+    found = []
+    entries = [
+        (e[0], normalise(e[1]), e[2] if len(e) > 2 else e[0], normalise(e[3] if len(e) > 3 else e[1]))
+        for e in stems
+    ]
+    for i, (key_a, a, family_a, own_a) in enumerate(entries):
+        for key_b, b, family_b, own_b in entries[i + 1 :]:
+            if family_a == family_b:
+                if key_a == family_a or key_b == family_b:
+                    continue  # a scenario against one of its own parts
+                a_text, b_text = own_a, own_b
+            else:
+                a_text, b_text = a, b
+            matcher = difflib.SequenceMatcher(None, a_text, b_text, autojunk=False)
+            # cheap upper bounds first; ratio() only for plausible pairs
+            if matcher.real_quick_ratio() > threshold and matcher.quick_ratio() > threshold:
+                ratio = matcher.ratio()
+                if ratio > threshold:
+                    found.append((key_a, key_b, round(ratio, 3)))
+    return found
+
+
+def test_the_near_duplicate_check_catches_a_reworded_copy():
+    stems = [
+        ("a", "Which finding shows that a resident has moved from being high into an overdose?"),
+        ("b", "Which finding shows that the resident has moved from being high into an overdose?"),
+        ("c", "How long does nasal naloxone usually keep working?"),
+    ]
+    assert [(a, b) for a, b, _ in near_duplicates(stems)] == [("a", "b")]
+    # the same generic part stem under two different cases is not a duplicate; under one case it is
+    case_a, case_b = "A resident on a diazepam taper smells of alcohol.", "A new resident used dope and bars."
+    part = "Which actions are appropriate now?"
+    parts = [
+        ("s1", case_a, "s1", case_a),
+        ("s1-x", f"{case_a} {part}", "s1", part),
+        ("s2", case_b, "s2", case_b),
+        ("s2-x", f"{case_b} {part}", "s2", part),
+    ]
+    assert near_duplicates(parts) == []
+    parts.append(("s2-y", f"{case_b} {part}", "s2", part))
+    assert [(a, b) for a, b, _ in near_duplicates(parts)] == [("s2-x", "s2-y")]
+
+
+def stems_in_context(parsed) -> list[tuple[str, str, str, str]]:
+    """(key, stem as the learner reads it, family, own stem): a scenario part is read under its case,
+    so two cases may both ask "Which actions are appropriate now?" without being the same question."""
+    stems = []
+    for b in parsed.banks:
+        for q in b.questions:
+            stems.append((q["key"], q["stem"], q["key"], q["stem"]))
+            stems += [
+                (p["key"], f"{q['stem']}\n{p['stem']}", q["key"], p["stem"]) for p in q.get("parts") or []
+            ]
+    return stems
+
+
+def test_no_duplicate_or_near_duplicate_stems(parsed):
+    stems = stems_in_context(parsed)
+    assert len({normalise(text) for _, text, _, _ in stems}) == len(stems), "identical stems"
+    assert near_duplicates(stems) == []
+
+
+def test_every_question_and_every_lesson_has_a_source(parsed):
+    no_source = [s["key"] for _, s in all_specs(parsed) if not str(s.get("source") or "").strip()]
+    assert no_source == []
+    lessons = [lesson for m in parsed.modules for lesson in m.lessons]
+    assert [lesson.key for lesson in lessons if not lesson.sources] == []
+    # a source is a brief tag ("[TAG]"); a lesson may add notes to its list, but needs one real tag
+    tag = re.compile(r"\[[^\]]+\]")
+    untagged = [s["key"] for _, s in all_specs(parsed) if not tag.search(s["source"])]
+    untagged += [lesson.key for lesson in lessons if not any(tag.search(src) for src in lesson.sources)]
+    assert untagged == []
+
+
+SENTENCE_END = re.compile(r"[.!?](?=[\s\"')\]]|$)")
+
+
+def sentences(text: str) -> list[str]:
+    text = re.sub(r"\b(e\.g|i\.e|etc|vs|approx|Dr|St)\.", r"\1", text.strip())
+    parts = [p.strip() for p in SENTENCE_END.split(text)]
+    return [p for p in parts if len(p.split()) >= 3]
+
+
+def test_sentence_counter_is_not_fooled_by_one_long_sentence():
+    assert len(sentences("Naloxone is safe to give, e.g. when unsure [CDC].")) == 1
+    assert len(sentences("Naloxone is safe to give [CDC]. Waiting loses minutes that matter.")) == 2
+
+
+def test_every_explanation_is_present_and_longer_than_a_sentence(parsed):
+    short = [s["key"] for _, s in all_specs(parsed) if len(sentences(str(s.get("explanation") or ""))) < 2]
+    assert short == []
+
+
+# --- critical points ------------------------------------------------------------------------------
+
+
+def critical_texts(parsed) -> list[tuple[str, str]]:
+    return [
+        (s["key"], f"{s['stem']}\n{s['explanation']}")
+        for _, s in all_specs(parsed)
+        if s.get("critical") and s["type"] != "scenario"
+    ]
+
+
+@pytest.mark.parametrize("point", sorted(CRITICAL_POINTS))
+def test_each_life_critical_point_has_a_critical_question(parsed, point):
+    patterns = CRITICAL_POINTS[point]
+    hits = [key for key, text in critical_texts(parsed) if all(re.search(p, text, re.I) for p in patterns)]
+    assert hits, f"no critical question covers: {point}"
+
+
+def test_every_module_has_critical_questions(parsed):
+    for module in MODULES:
+        assert module_numbers(parsed, module)["critical"] >= 3, module
+
+
+# --- distractors from the brief's misconceptions --------------------------------------------------
+
+_STOPWORDS = """that this with from they them their have will only also must just like than then when what
+which because after before about into once other some every does were been being your cannot"""
+STOPWORDS = frozenset(_STOPWORDS.split())
+
+
+def misconceptions(text: str, module: str) -> list[str]:
+    body = brief_section(text, module, "common misconceptions")
+    found = []
+    for line in body.splitlines():
+        if line.lstrip().startswith("- "):
+            found += re.findall(r'"([^"]{8,})"', line)
+    return found
+
+
+def key_roots(text: str) -> set[str]:
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return {w[:5] for w in words if (len(w) >= 4 or w.isdigit()) and w not in STOPWORDS}
+
+
+def matches_misconception(choice: str, misconception: str) -> bool:
+    roots = key_roots(misconception)
+    if len(roots) < 2:
+        return False
+    lowered = choice.lower()
+    hit = sum(1 for r in roots if r in lowered)
+    return hit >= 2 and hit / len(roots) >= 0.6
+
+
+def wrong_choices(parsed, module: str) -> list[tuple[str, str]]:
+    out = []
+    for q in bank(parsed, module).questions:
+        for item in items_of(q):
+            if item["type"] in ("single", "multiple"):
+                out += [(item["key"], c["text"]) for c in item["choices"] if not c.get("correct")]
+            elif item["type"] == "matching":
+                out += [(item["key"], text) for text in item.get("extra_right") or []]
+    return out
+
+
+def distractor_matches(parsed, text: str, module: str) -> list[tuple[str, str]]:
+    return [
+        (key, m)
+        for m in misconceptions(text, module)
+        for key, choice in wrong_choices(parsed, module)
+        if matches_misconception(choice, m)
+    ]
+
+
+def test_misconception_matcher_is_fuzzy_but_not_promiscuous():
+    m = "Naloxone reverses cocaine or methamphetamine overdose."
+    assert matches_misconception("Naloxone will reverse a cocaine overdose", m)
+    assert not matches_misconception("Call 911 and stay with the person", m)
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_distractors_are_drawn_from_the_briefs_misconceptions(parsed, module):
+    text = brief_text()
+    assert len(misconceptions(text, module)) >= 8
+    assert distractor_matches(parsed, text, module), f"{module}: no wrong choice echoes a misconception"
+
+
+# --- the course loads and every quiz can be drawn -------------------------------------------------
+
+
+@pytest.mark.django_db
+@override_settings(COURSE_ALLOW_UNREVIEWED=True)
+def test_the_whole_course_loads_and_every_quiz_starts_and_draws(parsed):
+    report = services.load_course(path=REAL_COURSE_DIR)
+    version = report.version
+    assert report.created_version and version.number == 1
+    assert Module.objects.filter(version=version).count() == 4
+    assert Lesson.objects.filter(module__version=version).count() == sum(
+        len(m.lessons) for m in parsed.modules
+    )
+    expected_rows = len(all_specs(parsed))
+    assert Question.objects.filter(is_current=True).count() == expected_rows
+    # every lesson rendered to sanitised HTML
+    assert not Lesson.objects.filter(module__version=version, body_html="").exists()
+
+    learner = UserFactory()
+    enrollment, _ = services.enroll(user=learner, course=report.course, source=Enrollment.Source.MANUAL)
+    for lesson_id in Lesson.objects.filter(module__version=version).values_list("pk", flat=True):
+        services.complete_lesson(user=learner, lesson_id=lesson_id)
+    bank_of = dict(Question.objects.values_list("pk", "bank__key"))
+    quizzes = [(m.quiz, m.key, 12) for m in Module.objects.filter(version=version).select_related("quiz")]
+    quizzes.append((version.final_exam, None, 24))
+    for quiz, module_key, count in quizzes:
+        attempt, created = services.start_quiz_attempt(user=learner, quiz=quiz)
+        assert created
+        order = attempt.layout["order"]
+        assert len(order) == len(set(order)) == count
+        banks = Counter(bank_of[qid] for qid in order)
+        assert banks == ({module_key: 12} if module_key else dict.fromkeys(MODULES, 6))
+        assert selectors.enrollment_for_quiz(user=learner, quiz=quiz).pk == enrollment.pk
