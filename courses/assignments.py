@@ -18,7 +18,7 @@ from accounts import staff_import
 from core import audit
 
 from . import selectors
-from .models import AssignmentRule, Certificate, Enrollment, Lesson
+from .models import AssignmentRule, Certificate, Enrollment, Lesson, RequiredSkill
 
 BATCH_SIZE = 1000
 
@@ -66,7 +66,8 @@ def _version_totals(courses) -> dict[int, tuple]:
         if version is None:
             continue
         lessons = Lesson.objects.filter(module__version=version).count()
-        totals[course.pk] = (version, lessons, len(selectors.version_quiz_ids(version)))
+        skills = RequiredSkill.objects.filter(version=version).count()
+        totals[course.pk] = (version, lessons, len(selectors.version_quiz_ids(version)), skills)
     return totals
 
 
@@ -123,7 +124,7 @@ def _apply_batch(batch, rules, totals, report: AssignmentReport, *, today: date,
             key = (user.pk, rule.course_id)
             if rule.course_id not in totals or key in planned or not rule_applies(rule, user):
                 continue
-            version, lessons_total, quizzes_total = totals[rule.course_id]
+            version, lessons_total, quizzes_total, skills_total = totals[rule.course_id]
             current = latest.get(key)
             if current is None:
                 cycle, due, source = 1, first_due_date(rule, user), Enrollment.Source.RULE
@@ -142,6 +143,7 @@ def _apply_batch(batch, rules, totals, report: AssignmentReport, *, today: date,
                 enrolled_at=now,
                 lessons_total=lessons_total,
                 quizzes_total=quizzes_total,
+                signoffs_total=skills_total,
             )
     if planned:
         Enrollment.objects.bulk_create(planned.values(), ignore_conflicts=True)

@@ -51,9 +51,9 @@ class NotCompleted(CertificateError):
 
 def needs_evaluation(enrollment: Enrollment) -> bool:
     """A CE certificate (course with CE hours) needs the course evaluation first."""
-    return (
-        enrollment.course.ce_hours > 0 and not CourseEvaluation.objects.filter(enrollment=enrollment).exists()
-    )
+    from .selectors import awaits_evaluation
+
+    return awaits_evaluation(enrollment)
 
 
 @transaction.atomic

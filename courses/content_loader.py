@@ -86,6 +86,7 @@ class ParsedCourse:
     final_exam: ParsedQuiz | None
     banks: list[ParsedBank]
     content_hash: str
+    skills: list[dict] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
 
 
@@ -258,6 +259,21 @@ def parse_course_dir(root: str | Path) -> ParsedCourse:
     slug = raw.get("slug")
     if not isinstance(slug, str) or not KEY.match(slug):
         problems.append("course.yaml: slug must be lowercase letters, digits and hyphens")
+    skills = []
+    for i, skill in enumerate(raw.get("skills") or []):
+        key = (skill or {}).get("key") if isinstance(skill, dict) else None
+        if not isinstance(key, str) or not KEY.match(key) or not str(skill.get("title") or "").strip():
+            problems.append(f"course.yaml: skill {i + 1} needs a key (lowercase, hyphens) and a title")
+            continue
+        if any(s["key"] == key for s in skills):
+            problems.append(f"course.yaml: skill key {key} is used twice")
+        skills.append(
+            {
+                "key": key,
+                "title": str(skill["title"]).strip(),
+                "description": str(skill.get("description") or "").strip(),
+            }
+        )
     if problems:
         raise ContentError(problems)
 
@@ -279,6 +295,7 @@ def parse_course_dir(root: str | Path) -> ParsedCourse:
         modules=modules,
         final_exam=final_exam,
         banks=banks,
+        skills=skills,
         content_hash=digest.hexdigest(),
         files=[str(p.relative_to(root)) for p in files],
     )

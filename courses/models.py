@@ -139,6 +139,8 @@ class Enrollment(models.Model):
     lessons_read = models.PositiveSmallIntegerField(default=0)
     quizzes_total = models.PositiveSmallIntegerField(default=0)
     quizzes_passed = models.PositiveSmallIntegerField(default=0)
+    signoffs_total = models.PositiveSmallIntegerField(default=0)
+    signoffs_done = models.PositiveSmallIntegerField(default=0)
     progress_percent = models.PositiveSmallIntegerField(default=0)
     last_activity_at = models.DateTimeField(null=True, blank=True)
 
@@ -399,3 +401,37 @@ class ExportJob(models.Model):
         if self.status == self.Status.DONE:
             return 100
         return int(self.rows_done * 100 // self.rows_total) if self.rows_total else 0
+
+
+class RequiredSkill(models.Model):
+    """A practical skill a supervisor must observe and sign off before the course is complete."""
+
+    version = models.ForeignKey(CourseVersion, on_delete=models.CASCADE, related_name="skills")
+    key = models.SlugField(max_length=80)
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["version", "position"]
+        constraints = [models.UniqueConstraint(fields=["version", "key"], name="requiredskill_key_unique")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SkillSignoff(models.Model):
+    """An in-person observation: who observed, when, and notes. One per enrollment and skill."""
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.PROTECT, related_name="signoffs")
+    skill = models.ForeignKey(RequiredSkill, on_delete=models.PROTECT, related_name="signoffs")
+    observer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    observed_on = models.DateField()
+    notes = models.TextField(blank=True)
+    signed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["enrollment", "skill"], name="skillsignoff_once")]
+
+    def __str__(self) -> str:
+        return f"{self.skill} for enrollment {self.enrollment_id}"

@@ -216,12 +216,19 @@ def send_pending(*, limit: int = 500) -> SendReport:
         key = (kind, recipient_id) if kind.startswith("escalate") else (kind, recipient_id, pk)
         groups[key].append(pk)
     last_error = None
-    for ids in groups.values():
+    for key, ids in groups.items():
+        # A digest takes every pending row of its kind and recipient, not only those in this slice of
+        # `limit` rows (they are planned interleaved with reminders): one digest per recipient. Its rows
+        # are locked in pk order without skipping, so a parallel sender cannot take part of them: it
+        # waits, then finds them sent.
+        digest = len(key) == 2
+        wanted = {"kind": key[0], "recipient_id": key[1]} if digest else {"pk__in": ids}
         with transaction.atomic():
             rows = list(
-                Notification.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(pk__in=ids, status=Notification.Status.PENDING)
+                Notification.objects.select_for_update(skip_locked=not digest, of=("self",))
+                .filter(status=Notification.Status.PENDING, **wanted)
                 .select_related("recipient", "enrollment__user", "enrollment__course")
+                .order_by("pk")
             )
             # Completed, exempted or deactivated since planning (a retry can come hours later): not sent.
             stale = [

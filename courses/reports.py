@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
@@ -453,3 +453,35 @@ def completions_by_week(viewer, *, course: Course | None = None, weeks: int = 26
             name: [weeks_.get(w, 0) for w in labels] for name, weeks_ in sorted(by_department.items())
         },
     }
+
+
+# --- observed skills ------------------------------------------------------------------------------
+
+
+def awaiting_signoff(viewer) -> list[dict]:
+    """Enrollments of the viewer's staff with required skills not yet signed off. 3 queries."""
+    from .models import RequiredSkill, SkillSignoff
+
+    enrollments = list(
+        Enrollment.objects.filter(
+            user__in=visible_staff(viewer).filter(is_active=True).exclude(pk=viewer.pk),
+            status__in=[Enrollment.Status.NOT_STARTED, Enrollment.Status.IN_PROGRESS],
+            signoffs_total__gt=F("signoffs_done"),
+        )
+        .select_related("user", "user__department", "course")
+        .order_by("user__last_name", "user__first_name")[:500]
+    )
+    skills = defaultdict(list)
+    for skill in RequiredSkill.objects.filter(version_id__in={e.version_id for e in enrollments}):
+        skills[skill.version_id].append(skill)
+    done = set(
+        SkillSignoff.objects.filter(enrollment__in=enrollments).values_list("enrollment_id", "skill_id")
+    )
+    return [
+        {
+            "enrollment": e,
+            "skills": [(s, (e.pk, s.pk) in done) for s in skills[e.version_id]],
+            "ready_otherwise": e.lessons_read >= e.lessons_total and e.quizzes_passed >= e.quizzes_total,
+        }
+        for e in enrollments
+    ]

@@ -70,7 +70,7 @@ def unread_lessons_for_quiz(*, enrollment: Enrollment, quiz: Quiz) -> int:
 
 
 def compute_progress(enrollment: Enrollment) -> Progress:
-    """Progress recomputed from raw records (lesson progress, attempts). 3 queries."""
+    """Progress recomputed from raw records (lesson progress, attempts, sign-offs). 6 queries."""
     version = enrollment.version
     lessons_total = Lesson.objects.filter(module__version=version).count()
     lessons_read = LessonProgress.objects.filter(
@@ -89,11 +89,15 @@ def compute_progress(enrollment: Enrollment) -> Progress:
         .distinct()
         .count()
     )
+    from .models import RequiredSkill, SkillSignoff
+
     return Progress(
         lessons_total=lessons_total,
         lessons_read=lessons_read,
         quizzes_total=len(quiz_ids),
         quizzes_passed=passed,
+        signoffs_required=RequiredSkill.objects.filter(version=version).count(),
+        signoffs_done=SkillSignoff.objects.filter(enrollment=enrollment, skill__version=version).count(),
     )
 
 
@@ -104,6 +108,8 @@ def stored_progress(enrollment: Enrollment) -> Progress:
         lessons_read=enrollment.lessons_read,
         quizzes_total=enrollment.quizzes_total,
         quizzes_passed=enrollment.quizzes_passed,
+        signoffs_required=enrollment.signoffs_total,
+        signoffs_done=enrollment.signoffs_done,
     )
 
 
@@ -208,6 +214,7 @@ class CourseOutline:
     progress: Progress
     overdue: bool
     all_lessons: list[Lesson] = field(default_factory=list)
+    skills: list = field(default_factory=list)  # [(RequiredSkill, SkillSignoff | None)]
 
 
 def _quiz_state(quiz: Quiz, attempts: list[Attempt], *, unread: int) -> QuizState:
@@ -279,6 +286,15 @@ def course_outline(*, enrollment: Enrollment) -> CourseOutline:
     final_state = (
         _quiz_state(final_exam, attempts[final_exam.pk], unread=total_unread) if final_exam else None
     )
+    skills = []
+    if enrollment.signoffs_total:
+        from .models import RequiredSkill, SkillSignoff
+
+        signed = {
+            s.skill_id: s
+            for s in SkillSignoff.objects.filter(enrollment=enrollment).select_related("observer")
+        }
+        skills = [(skill, signed.get(skill.pk)) for skill in RequiredSkill.objects.filter(version=version)]
     return CourseOutline(
         enrollment=enrollment,
         version=version,
@@ -287,6 +303,7 @@ def course_outline(*, enrollment: Enrollment) -> CourseOutline:
         progress=stored_progress(enrollment),
         overdue=is_overdue(enrollment),
         all_lessons=all_lessons,
+        skills=skills,
     )
 
 

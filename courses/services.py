@@ -13,7 +13,7 @@ from quizzes import services as quiz_services
 from quizzes.errors import ContentError
 
 from .content_loader import ParsedCourse, parse_course_dir
-from .models import Course, CourseVersion, Lesson, Module
+from .models import Course, CourseVersion, Lesson, Module, RequiredSkill
 
 
 class CourseError(Exception):
@@ -126,6 +126,9 @@ def load_course(*, path: str | Path, publish: bool = False) -> LoadReport:
         loaded_at=timezone.now(),
     )
     report = LoadReport(course=course, version=version, created_version=True)
+    RequiredSkill.objects.bulk_create(
+        RequiredSkill(version=version, position=i, **skill) for i, skill in enumerate(parsed.skills)
+    )
     previous_lessons = (
         {lesson.key: lesson for lesson in Lesson.objects.filter(module__version=latest)} if latest else {}
     )
@@ -295,6 +298,8 @@ def _refresh_progress(enrollment: Enrollment, *, now: datetime) -> Enrollment:
     enrollment.lessons_read = progress.lessons_read
     enrollment.quizzes_total = progress.quizzes_total
     enrollment.quizzes_passed = progress.quizzes_passed
+    enrollment.signoffs_total = progress.signoffs_required
+    enrollment.signoffs_done = progress.signoffs_done
     enrollment.progress_percent = progress.percent
     enrollment.last_activity_at = now
     fields = [
@@ -302,6 +307,8 @@ def _refresh_progress(enrollment: Enrollment, *, now: datetime) -> Enrollment:
         "lessons_read",
         "quizzes_total",
         "quizzes_passed",
+        "signoffs_total",
+        "signoffs_done",
         "progress_percent",
         "last_activity_at",
     ]
@@ -372,7 +379,8 @@ def enroll(
     )
     progress = selectors.compute_progress(enrollment)
     enrollment.lessons_total, enrollment.quizzes_total = progress.lessons_total, progress.quizzes_total
-    enrollment.save(update_fields=["lessons_total", "quizzes_total"])
+    enrollment.signoffs_total = progress.signoffs_required
+    enrollment.save(update_fields=["lessons_total", "quizzes_total", "signoffs_total"])
     return enrollment, True
 
 
@@ -528,3 +536,62 @@ def expire_overdue_attempts(*, now: datetime | None = None) -> int:
 def recompute_progress(*, enrollment_id: int, now: datetime | None = None) -> Enrollment:
     enrollment = Enrollment.objects.select_for_update().select_related("version").get(pk=enrollment_id)
     return _refresh_progress(enrollment, now=now or enrollment.last_activity_at or timezone.now())
+
+
+class SignoffRefused(CourseError):
+    code = "signoff_refused"
+
+
+@transaction.atomic
+def sign_off_skill(
+    *,
+    observer,
+    enrollment_id: int,
+    skill_id: int,
+    observed_on: date,
+    notes: str = "",
+    now: datetime | None = None,
+):
+    """Record an in-person observation by a supervisor of the learner; may complete the course."""
+    from . import reports
+    from .models import SkillSignoff
+
+    now = now or timezone.now()
+    if not reports.can_grant_overrides(observer):
+        raise SignoffRefused("Only supervisors and admins can sign off skills.")
+    enrollment = (
+        Enrollment.objects.select_for_update(of=("self",))
+        .select_related("version", "user")
+        .filter(pk=enrollment_id, user__in=reports.visible_staff(observer))
+        .first()
+    )
+    if enrollment is None:
+        raise NotEnrolled("No such enrollment.")
+    if enrollment.user_id == observer.pk:
+        raise SignoffRefused("You cannot sign off your own skills.")
+    skill = RequiredSkill.objects.filter(pk=skill_id, version_id=enrollment.version_id).first()
+    if skill is None:
+        raise SignoffRefused("This skill is not part of the course version.")
+    if observed_on is None or observed_on > timezone.localdate(now):
+        raise SignoffRefused("The observation date cannot be in the future.")
+    signoff, created = SkillSignoff.objects.get_or_create(
+        enrollment=enrollment,
+        skill=skill,
+        defaults={
+            "observer": observer,
+            "observed_on": observed_on,
+            "notes": (notes or "").strip()[:4000],
+            "signed_at": now,
+        },
+    )
+    if created:
+        audit.record(
+            action="skill.signed_off",
+            target=signoff,
+            actor=observer,
+            subject_user_id=enrollment.user_id,
+            now=now,
+            data={"skill": skill.key, "observed_on": observed_on, "enrollment": enrollment.pk},
+        )
+        _refresh_progress(enrollment, now=now)
+    return signoff

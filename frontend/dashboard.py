@@ -253,3 +253,40 @@ def export_download(request, job_id):
         filename=job.file.name.rsplit("/", 1)[-1],
         content_type="text/csv",
     )
+
+
+@require_GET
+@reports_required
+def signoffs(request):
+    if not reports.can_grant_overrides(request.user):
+        raise Http404("No such page.")
+    return render(
+        request,
+        "frontend/team/signoffs.html",
+        {"rows": reports.awaiting_signoff(request.user), "today": date.today()},
+    )
+
+
+@require_POST
+@reports_required
+def sign_off(request, enrollment_id, skill_id):
+    from courses import services as course_services
+
+    try:
+        observed_on = date.fromisoformat(request.POST.get("observed_on", ""))
+    except ValueError:
+        messages.error(request, "Enter the date the skill was observed.")
+        return redirect("frontend:team_signoffs")
+    try:
+        course_services.sign_off_skill(
+            observer=request.user,
+            enrollment_id=enrollment_id,
+            skill_id=skill_id,
+            observed_on=observed_on,
+            notes=request.POST.get("notes", ""),
+        )
+    except course_services.CourseError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Signed off and recorded.")
+    return redirect("frontend:team_signoffs")

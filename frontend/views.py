@@ -75,10 +75,16 @@ def course_detail(request, slug):
         raise Http404("No such course.")
     outline = course_selectors.course_outline(enrollment=enrollment)
     next_lesson = next((lesson for m in outline.modules for lesson, read in m.lessons if not read), None)
+    awaiting = enrollment.status == "completed" and course_selectors.awaits_evaluation(enrollment)
     return render(
         request,
         "frontend/course.html",
-        {"outline": outline, "course": enrollment.course, "next_lesson": next_lesson},
+        {
+            "outline": outline,
+            "course": enrollment.course,
+            "next_lesson": next_lesson,
+            "awaiting_evaluation": awaiting,
+        },
     )
 
 

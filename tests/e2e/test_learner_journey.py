@@ -147,8 +147,31 @@ def test_learner_reads_fails_retakes_passes_completes_and_sees_transcript(live_s
     page.click("#submit-attempt")
     assert page.get_by_text("Passed.").count() == 1
 
+    # Lessons and quizzes done: the course waits for the supervisor to observe the practical skills.
+    page.goto(f"{base}/courses/substance-use-safety/")
+    assert page.get_by_text("You completed this course").count() == 0
+    assert page.get_by_text("Waiting for sign-off").count() == 2
+    page.click("header form button:has-text('Log out')")
+    log_in(page, base, "supervisor")
+    page.goto(f"{base}/team/signoffs/")
+    check_accessibility(page, "team-signoffs", checked)
+    for _ in range(2):
+        page.locator("form.signoff-form").first.locator("input[name=notes]").fill("Observed on the manikin")
+        page.locator("form.signoff-form").first.locator("button").click()
+        assert page.get_by_text("Signed off and recorded.").count() == 1
+    page.click("header form button:has-text('Log out')")
+    log_in(page, base, "learner")
+
     page.goto(f"{base}/courses/substance-use-safety/")
     assert page.get_by_text("You completed this course").count() == 1
+    # A CE course asks for the evaluation before the certificate is issued.
+    page.click("text=Complete the course evaluation")
+    check_accessibility(page, "evaluation", checked)
+    for key in ("relevance", "clarity", "confidence"):
+        page.locator(f"input[name={key}][value='5']").check()
+    page.click("button:has-text('Submit the evaluation')")
+    assert page.get_by_text("SUS-").count() >= 1
+    check_accessibility(page, "certificates", checked)
     page.goto(f"{base}/transcript/")
     check_accessibility(page, "transcript", checked)
     assert "Completed" in page.content()
@@ -171,6 +194,9 @@ def test_learner_reads_fails_retakes_passes_completes_and_sees_transcript(live_s
         "result-passed",
         "attempt-all-on-one-page",
         "transcript",
+        "team-signoffs",
+        "evaluation",
+        "certificates",
     }
 
 
