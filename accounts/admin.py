@@ -33,3 +33,26 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
+
+
+from .models import SurveyorScope  # noqa: E402
+
+
+@admin.register(SurveyorScope)
+class SurveyorScopeAdmin(admin.ModelAdmin):
+    list_display = ("user", "records_from", "records_to", "expires_at")
+    filter_horizontal = ("departments",)
+
+    def save_related(self, request, form, formsets, change):
+        from . import services
+
+        super().save_related(request, form, formsets, change)
+        scope = form.instance
+        services.grant_surveyor_access(
+            user=scope.user,
+            departments=list(scope.departments.all()),
+            records_from=scope.records_from,
+            records_to=scope.records_to,
+            expires_at=scope.expires_at,
+            by=request.user,
+        )

@@ -53,3 +53,30 @@ class User(AbstractUser):
     @property
     def is_supervisor_or_above(self) -> bool:
         return self.role in {Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.ADMIN}
+
+
+class SurveyorScope(models.Model):
+    """What an external surveyor may see: some departments, records in a date range, until a date."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="surveyor_scope")
+    departments = models.ManyToManyField(Department, related_name="+")
+    records_from = models.DateField()
+    records_to = models.DateField()
+    expires_at = models.DateTimeField(help_text="The account stops working after this moment.")
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(records_from__lte=models.F("records_to")), name="surveyorscope_range_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Scope of {self.user}"
+
+    def staff(self):
+        return User.objects.filter(department__in=self.departments.all())
+
+    def is_expired(self, now) -> bool:
+        return now >= self.expires_at

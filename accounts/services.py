@@ -52,8 +52,72 @@ def seed_demo_users(*, password: str | None) -> DemoSeedResult:
         users[username] = user
         if was_created:
             created.append(username)
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from .models import SurveyorScope
+
+    if not SurveyorScope.objects.filter(user=users["surveyor"]).exists():
+        today = timezone.localdate()
+        scope = SurveyorScope.objects.create(
+            user=users["surveyor"],
+            records_from=today.replace(year=today.year - 6),
+            records_to=today,
+            expires_at=timezone.now() + timedelta(days=30),
+        )
+        scope.departments.set([department])
     learner = users["learner"]
     if learner.supervisor_id != users["supervisor"].pk:
         learner.supervisor = users["supervisor"]
         learner.save(update_fields=["supervisor"])
     return DemoSeedResult(password=password, generated_password=generated, created=created)
+
+
+@transaction.atomic
+def deactivate_user(*, user: User, by=None) -> User:
+    """A person leaves: they can no longer log in, get no assignments or reminders, and every training
+    record and certificate stays (retention: at least six years; nothing here deletes)."""
+    from core import audit
+
+    if user.is_active:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        audit.record(action="user.deactivated", target=user, actor=by, subject_user_id=user.pk)
+    return user
+
+
+@transaction.atomic
+def grant_surveyor_access(*, user: User, departments, records_from, records_to, expires_at, by=None):
+    """Give a surveyor read-only, time-limited access to some departments' records (audited)."""
+    from core import audit
+
+    from .models import SurveyorScope
+
+    if user.role != Role.SURVEYOR:
+        raise ValueError("Only surveyor accounts get a surveyor scope.")
+    if records_from > records_to:
+        raise ValueError("The date range is reversed.")
+    scope, _ = SurveyorScope.objects.update_or_create(
+        user=user,
+        defaults={
+            "records_from": records_from,
+            "records_to": records_to,
+            "expires_at": expires_at,
+            "created_by": by,
+        },
+    )
+    scope.departments.set(departments)
+    audit.record(
+        action="surveyor.scope_granted",
+        target=scope,
+        actor=by,
+        subject_user_id=user.pk,
+        data={
+            "departments": [d.pk for d in departments],
+            "from": records_from,
+            "to": records_to,
+            "expires_at": expires_at,
+        },
+    )
+    return scope

@@ -7,6 +7,7 @@ employee id; it never duplicates them.
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -70,19 +71,38 @@ def _role(value: str) -> str | None:
     return value if value in Role.values else None
 
 
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+LINE = "#line"  # each parsed row's line in the file (blank lines are skipped by the reader, not miscounted)
+
+
 def parse(text: str) -> tuple[list[dict], list[str]]:
     if text.startswith("\ufeff"):
         text = text[1:]
-    reader = csv.DictReader(io.StringIO(text))
-    headers = [h.strip().lower() for h in (reader.fieldnames or [])]
-    missing = [c for c in REQUIRED if c not in headers]
-    if missing:
-        return [], [f"Missing column(s): {', '.join(missing)}. Required: {', '.join(REQUIRED)}."]
-    rows = []
-    for row in reader:
-        rows.append({(k or "").strip().lower(): (v or "") for k, v in row.items()})
-        if len(rows) > MAX_ROWS:
-            return [], [f"The file has more than {MAX_ROWS} rows; split it."]
+    if "\x00" in text:
+        return [], ["The file contains NUL bytes: save it as CSV (UTF-8) and upload that file."]
+    # newline="": the csv module handles CR, LF and CRLF itself, and line breaks inside quoted cells.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows, too_many = [], []
+    try:
+        headers = [h.strip().lower() for h in (reader.fieldnames or [])]
+        missing = [c for c in REQUIRED if c not in headers]
+        if missing:
+            return [], [f"Missing column(s): {', '.join(missing)}. Required: {', '.join(REQUIRED)}."]
+        for row in reader:
+            extra = row.pop(None, None) or []  # cells beyond the header's columns
+            cells = [v for v in row.values() if v] + extra
+            line = reader.line_num - sum(len(LINE_BREAK.findall(cell)) for cell in cells)  # its first line
+            if any(cell.strip() for cell in extra):
+                too_many.append(str(line))
+            rows.append({(k or "").strip().lower(): (v or "") for k, v in row.items()} | {LINE: line})
+            if len(rows) > MAX_ROWS:
+                return [], [f"The file has more than {MAX_ROWS} rows; split it."]
+    except csv.Error as exc:
+        return [], [f"Line {reader.line_num}: not readable as CSV ({exc})."]
+    if too_many:
+        return [], [
+            f"Line(s) {', '.join(too_many)}: more cells than the header has columns (an unquoted comma?)."
+        ]
     if not rows:
         return [], ["The file has no data rows."]
     return rows, []
@@ -102,7 +122,9 @@ def validate(rows: list[dict]) -> ImportReport:
     )
     seen: dict[str, int] = {}
     results = []
-    for line, raw in enumerate(rows, start=2):
+    for index, raw in enumerate(rows, start=2):
+        line = raw.get(LINE, index)
+        raw = {k: v for k, v in raw.items() if k != LINE}
         row = {k: v.strip() for k, v in raw.items()}
         result = RowResult(line=line, employee_id=row.get("employee_id", ""))
         for column, value in raw.items():

@@ -435,3 +435,34 @@ class SkillSignoff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.skill} for enrollment {self.enrollment_id}"
+
+
+class EvidencePack(models.Model):
+    """A surveyor evidence pack (ZIP) for a department and a date range, built by a Celery task."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    department = models.ForeignKey("accounts.Department", on_delete=models.PROTECT, related_name="+")
+    date_from = models.DateField()
+    date_to = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    steps_total = models.PositiveIntegerField(default=0)
+    steps_done = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to="evidence/%Y/", blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Evidence pack {self.pk} ({self.department_id}, {self.date_from}–{self.date_to})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return int(self.steps_done * 100 // self.steps_total) if self.steps_total else 0

@@ -77,8 +77,10 @@ def visible_staff(viewer) -> QuerySet:
 
 def surveyor_scope(viewer) -> QuerySet:
     """Surveyors are scoped to departments (issue: surveyor evidence); without a scope they see nobody."""
-    scope = getattr(viewer, "surveyor_scope", None)
-    if scope is None:
+    from accounts.models import SurveyorScope
+
+    scope = SurveyorScope.objects.filter(user=viewer).first()
+    if scope is None or scope.is_expired(timezone.now()):
         return User.objects.none()
     return scope.staff()
 

@@ -106,3 +106,10 @@ def run_export(job_id: int) -> int:
     from . import exports
 
     return exports.run_export(job_id=job_id)
+
+
+@shared_task(acks_late=True)
+def build_evidence_pack(pack_id: int) -> int:
+    from . import evidence
+
+    return evidence.build_pack(pack_id=pack_id).pk

@@ -290,3 +290,78 @@ def sign_off(request, enrollment_id, skill_id):
     else:
         messages.success(request, "Signed off and recorded.")
     return redirect("frontend:team_signoffs")
+
+
+@login_required
+def evidence(request):
+    from courses import evidence as evidence_service
+    from courses.models import EvidencePack
+
+    departments = evidence_service._allowed_departments(request.user)
+    if not departments.exists():
+        raise Http404("No such page.")
+    if request.method == "POST":
+        try:
+            pack = evidence_service.request_pack(
+                requested_by=request.user,
+                department_id=int(request.POST.get("department", "0") or 0),
+                date_from=date.fromisoformat(request.POST.get("date_from", "")),
+                date_to=date.fromisoformat(request.POST.get("date_to", "")),
+            )
+        except ValueError:
+            messages.error(request, "Choose a department and two dates (YYYY-MM-DD).")
+        except evidence_service.EvidenceRefused as error:
+            messages.error(request, error.message)
+        else:
+            return redirect("frontend:team_evidence_pack", pack_id=pack.pk)
+    packs = (
+        EvidencePack.objects.filter(requested_by=request.user)
+        .select_related("department")
+        .order_by("-created_at")[:20]
+    )
+    return render(
+        request,
+        "frontend/team/evidence.html",
+        {"departments": departments, "packs": packs, "today": date.today()},
+    )
+
+
+def _own_pack(request, pack_id):
+    from courses.models import EvidencePack
+
+    pack = (
+        EvidencePack.objects.filter(pk=pack_id, requested_by=request.user)
+        .select_related("department")
+        .first()
+    )
+    if pack is None:
+        raise Http404("No such evidence pack.")
+    return pack
+
+
+@require_GET
+@login_required
+def evidence_pack(request, pack_id):
+    pack = _own_pack(request, pack_id)
+    template = (
+        "frontend/team/partials/evidence_progress.html"
+        if request.headers.get("HX-Request")
+        else ("frontend/team/evidence_pack.html")
+    )
+    return render(
+        request, template, {"pack": pack, "poll_url": reverse("frontend:team_evidence_pack", args=[pack.pk])}
+    )
+
+
+@require_GET
+@login_required
+def evidence_download(request, pack_id):
+    pack = _own_pack(request, pack_id)
+    if pack.status != pack.Status.DONE or not pack.file:
+        raise Http404("Not ready.")
+    return FileResponse(
+        pack.file.open("rb"),
+        as_attachment=True,
+        filename=pack.file.name.rsplit("/", 1)[-1],
+        content_type="application/zip",
+    )
