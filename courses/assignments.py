@@ -107,7 +107,7 @@ def apply_rules(
 def _apply_batch(batch, rules, totals, report: AssignmentReport, *, today: date, now: datetime) -> None:
     latest: dict[tuple[int, int], Enrollment] = {}
     for enrollment in (
-        Enrollment.objects.filter(user__in=batch, course_id__in=list(totals))
+        Enrollment.objects.filter(user__in=batch, course_id__in=list(totals), kind=Enrollment.Kind.REGULAR)
         .order_by("user_id", "course_id", "-cycle")
         .only("pk", "user_id", "course_id", "cycle", "status", "completed_at")
     ):

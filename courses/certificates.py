@@ -153,6 +153,8 @@ def issue_certificate(
         return IssueOutcome(None, False, "revoked")
     if enrollment.status != Enrollment.Status.COMPLETED:
         return IssueOutcome(None, False, "enrollment not completed")
+    if enrollment.kind == Enrollment.Kind.UPDATE:
+        return IssueOutcome(None, False, "a clinical update keeps the existing certificate")
     if needs_evaluation(enrollment):
         return IssueOutcome(None, False, "evaluation not submitted")
     course, user = enrollment.course, enrollment.user

@@ -121,11 +121,19 @@ class Enrollment(models.Model):
         MANUAL = "manual", "Assigned by an admin"
         SELF = "self", "Self-enrolled"
         RECERTIFICATION = "recertification", "Recertification"
+        CLINICAL_UPDATE = "clinical_update", "Clinical content update"
+
+    class Kind(models.TextChoices):
+        REGULAR = "regular", "Course"
+        UPDATE = "update", "Clinical update (changed lessons only)"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="enrollments")
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="enrollments")
     version = models.ForeignKey(CourseVersion, on_delete=models.PROTECT, related_name="enrollments")
     cycle = models.PositiveSmallIntegerField(default=1)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.REGULAR)
+    update_quiz = models.ForeignKey(Quiz, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    update_lesson_keys = models.JSONField(default=list, blank=True, help_text="Update: the changed lessons")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.NOT_STARTED)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.MANUAL)
     due_date = models.DateField(
@@ -148,7 +156,14 @@ class Enrollment(models.Model):
         ordering = ["user", "course", "-cycle"]
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "course", "cycle"], name="enrollment_user_course_cycle_unique"
+                fields=["user", "course", "cycle"],
+                condition=Q(kind="regular"),
+                name="enrollment_user_course_cycle_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "version"],
+                condition=Q(kind="update"),
+                name="enrollment_one_update_per_version",
             ),
             models.CheckConstraint(
                 condition=~Q(status="completed") | Q(completed_at__isnull=False),
@@ -243,6 +258,11 @@ class Certificate(models.Model):
     )
     pdf = models.FileField(upload_to="certificates/%Y/", blank=True)
     notified_at = models.DateTimeField(null=True, blank=True)
+    update_due = models.DateField(
+        null=True,
+        blank=True,
+        help_text="A clinical update is due: valid until then unless the update is done.",
+    )
 
     class Meta:
         ordering = ["-issued_at"]
@@ -262,10 +282,16 @@ class Certificate(models.Model):
     def __str__(self) -> str:
         return self.number
 
+    @property
+    def effective_expiry(self):
+        """The earlier of the expiry date and a pending clinical update's due date."""
+        dates = [d for d in (self.expires_on, self.update_due) if d is not None]
+        return min(dates) if dates else None
+
     def status_on(self, day) -> str:
         if self.revoked_at is not None:
             return "revoked"
-        if self.expires_on is not None and day > self.expires_on:
+        if self.effective_expiry is not None and day > self.effective_expiry:
             return "expired"
         return "valid"
 

@@ -148,7 +148,9 @@ def parse_filters(params, *, courses: list[Course]) -> ReportFilters:
 
 
 def _latest_enrollment(course_id: int):
-    return Enrollment.objects.filter(user=OuterRef("pk"), course_id=course_id).order_by("-cycle")
+    return Enrollment.objects.filter(
+        user=OuterRef("pk"), course_id=course_id, kind=Enrollment.Kind.REGULAR
+    ).order_by("-cycle")
 
 
 def filtered_staff(viewer, filters: ReportFilters) -> QuerySet:
@@ -221,7 +223,9 @@ def team_matrix(viewer, filters: ReportFilters, *, page: int = 1, per_page: int 
     if course is None:
         return Matrix([], [MatrixRow(p, None, {}, False) for p in people], total, page, pages, summary)
     enrollments: dict[int, Enrollment] = {}
-    for enrollment in Enrollment.objects.filter(user__in=people, course=course).order_by("user_id", "-cycle"):
+    for enrollment in Enrollment.objects.filter(
+        user__in=people, course=course, kind=Enrollment.Kind.REGULAR
+    ).order_by("user_id", "-cycle"):
         enrollments.setdefault(enrollment.user_id, enrollment)
     version_ids = {e.version_id for e in enrollments.values()}
     current = CourseVersion.objects.filter(course=course).order_by("-status", "-number").first()

@@ -44,14 +44,21 @@ def version_quiz_ids(version: CourseVersion) -> list[int]:
 
 
 def quiz_belongs_to_a_course(*, quiz: Quiz) -> bool:
-    return Module.objects.filter(quiz=quiz).exists() or CourseVersion.objects.filter(final_exam=quiz).exists()
+    return (
+        Module.objects.filter(quiz=quiz).exists()
+        or CourseVersion.objects.filter(final_exam=quiz).exists()
+        or Enrollment.objects.filter(update_quiz=quiz).exists()
+    )
 
 
 def enrollment_for_quiz(*, user, quiz: Quiz) -> Enrollment | None:
     """The learner's newest enrollment whose course version includes this quiz."""
     return (
         Enrollment.objects.filter(user=user)
-        .filter(Q(version__modules__quiz=quiz) | Q(version__final_exam=quiz))
+        .filter(
+            Q(kind=Enrollment.Kind.REGULAR) & (Q(version__modules__quiz=quiz) | Q(version__final_exam=quiz))
+            | Q(kind=Enrollment.Kind.UPDATE, update_quiz=quiz)
+        )
         .exclude(status=Enrollment.Status.EXEMPT)
         .select_related("version")
         .order_by("-cycle")
@@ -59,9 +66,23 @@ def enrollment_for_quiz(*, user, quiz: Quiz) -> Enrollment | None:
     )
 
 
+def enrollment_lessons(enrollment: Enrollment):
+    """The lessons an enrollment covers: the whole version, or only the changed ones of an update."""
+    lessons = Lesson.objects.filter(module__version_id=enrollment.version_id)
+    if enrollment.kind == Enrollment.Kind.UPDATE:
+        lessons = lessons.filter(key__in=enrollment.update_lesson_keys)
+    return lessons
+
+
+def enrollment_quiz_ids(enrollment: Enrollment) -> list[int]:
+    if enrollment.kind == Enrollment.Kind.UPDATE:
+        return [enrollment.update_quiz_id] if enrollment.update_quiz_id else []
+    return version_quiz_ids(enrollment.version)
+
+
 def unread_lessons_for_quiz(*, enrollment: Enrollment, quiz: Quiz) -> int:
-    lessons = Lesson.objects.filter(module__version=enrollment.version)
-    if quiz.kind != Quiz.Kind.FINAL:
+    lessons = enrollment_lessons(enrollment)
+    if enrollment.kind == Enrollment.Kind.REGULAR and quiz.kind != Quiz.Kind.FINAL:
         lessons = lessons.filter(module__quiz=quiz)
     read = LessonProgress.objects.filter(
         enrollment=enrollment, lesson=OuterRef("pk"), completed_at__isnull=False
@@ -72,11 +93,12 @@ def unread_lessons_for_quiz(*, enrollment: Enrollment, quiz: Quiz) -> int:
 def compute_progress(enrollment: Enrollment) -> Progress:
     """Progress recomputed from raw records (lesson progress, attempts, sign-offs). 6 queries."""
     version = enrollment.version
-    lessons_total = Lesson.objects.filter(module__version=version).count()
+    lessons = enrollment_lessons(enrollment)
+    lessons_total = lessons.count()
     lessons_read = LessonProgress.objects.filter(
-        enrollment=enrollment, completed_at__isnull=False, lesson__module__version=version
+        enrollment=enrollment, completed_at__isnull=False, lesson__in=lessons
     ).count()
-    quiz_ids = version_quiz_ids(version)
+    quiz_ids = enrollment_quiz_ids(enrollment)
     passed = (
         Attempt.objects.filter(
             user_id=enrollment.user_id,
@@ -96,7 +118,9 @@ def compute_progress(enrollment: Enrollment) -> Progress:
         lessons_read=lessons_read,
         quizzes_total=len(quiz_ids),
         quizzes_passed=passed,
-        signoffs_required=RequiredSkill.objects.filter(version=version).count(),
+        signoffs_required=0
+        if enrollment.kind == Enrollment.Kind.UPDATE
+        else RequiredSkill.objects.filter(version=version).count(),
         signoffs_done=SkillSignoff.objects.filter(enrollment=enrollment, skill__version=version).count(),
     )
 
@@ -133,11 +157,16 @@ def learner_catalog(*, user) -> list[CatalogEntry]:
         .order_by("course_id", "-cycle")
     )
     newest: dict[int, Enrollment] = {}
+    updates = []
     for enrollment in enrollments:
+        if enrollment.kind == Enrollment.Kind.UPDATE:
+            if enrollment.status not in (Enrollment.Status.COMPLETED, Enrollment.Status.EXEMPT):
+                updates.append(enrollment)
+            continue
         newest.setdefault(enrollment.course_id, enrollment)
     entries = [
         CatalogEntry(course=e.course, enrollment=e, version=e.version, overdue=is_overdue(e, today))
-        for e in newest.values()
+        for e in [*updates, *newest.values()]
     ]
     version_filter = Q(status=CourseVersion.Status.PUBLISHED)
     if settings.COURSE_ALLOW_UNREVIEWED:
@@ -265,8 +294,11 @@ def course_outline(*, enrollment: Enrollment) -> CourseOutline:
             "lesson_id", flat=True
         )
     )
-    final_exam = Quiz.objects.filter(pk=version.final_exam_id).first() if version.final_exam_id else None
-    quiz_ids = [m.quiz_id for m in modules] + ([final_exam.pk] if final_exam else [])
+    is_update = enrollment.kind == Enrollment.Kind.UPDATE
+    # A clinical update covers only the changed lessons, with its own quiz in place of the final exam.
+    final_id = enrollment.update_quiz_id if is_update else version.final_exam_id
+    final_exam = Quiz.objects.filter(pk=final_id).first() if final_id else None
+    quiz_ids = ([] if is_update else [m.quiz_id for m in modules]) + ([final_exam.pk] if final_exam else [])
     attempts: dict[int, list[Attempt]] = {qid: [] for qid in quiz_ids}
     for attempt in Attempt.objects.filter(
         user_id=enrollment.user_id, quiz_id__in=quiz_ids, started_at__gte=enrollment.enrolled_at
@@ -276,13 +308,18 @@ def course_outline(*, enrollment: Enrollment) -> CourseOutline:
     all_lessons = []
     total_unread = 0
     for module in modules:
-        lessons = [(lesson, lesson.pk in read_ids) for lesson in module.lessons.all()]
+        lessons = [
+            (lesson, lesson.pk in read_ids)
+            for lesson in module.lessons.all()
+            if not is_update or lesson.key in enrollment.update_lesson_keys
+        ]
+        if is_update and not lessons:
+            continue
         all_lessons += [lesson for lesson, _ in lessons]
         unread = sum(1 for _, read in lessons if not read)
         total_unread += unread
-        outlines.append(
-            ModuleOutline(module, lessons, _quiz_state(module.quiz, attempts[module.quiz_id], unread=unread))
-        )
+        state = None if is_update else _quiz_state(module.quiz, attempts[module.quiz_id], unread=unread)
+        outlines.append(ModuleOutline(module, lessons, state))
     final_state = (
         _quiz_state(final_exam, attempts[final_exam.pk], unread=total_unread) if final_exam else None
     )
@@ -309,7 +346,7 @@ def course_outline(*, enrollment: Enrollment) -> CourseOutline:
 
 def enrollment_for_course(*, user, slug: str) -> Enrollment | None:
     return (
-        Enrollment.objects.filter(user=user, course__slug=slug)
+        Enrollment.objects.filter(user=user, course__slug=slug, kind=Enrollment.Kind.REGULAR)
         .select_related("course", "version")
         .order_by("-cycle")
         .first()
@@ -335,16 +372,20 @@ def lesson_for_learner(*, user, lesson_id: int) -> LessonView | None:
     )
     if lesson is None:
         return None
-    enrollment = (
+    # A regular enrollment on this version first; else a clinical update that covers this lesson.
+    candidates = list(
         Enrollment.objects.filter(user=user, version_id=lesson.module.version_id)
         .select_related("course", "version")
-        .order_by("-cycle")
-        .first()
+        .order_by("kind", "-cycle")
+    )
+    enrollment = next(
+        (e for e in candidates if e.kind == Enrollment.Kind.REGULAR or lesson.key in e.update_lesson_keys),
+        None,
     )
     if enrollment is None:
         return None
     siblings = list(
-        Lesson.objects.filter(module__version_id=lesson.module.version_id)
+        enrollment_lessons(enrollment)
         .order_by("module__position", "position")
         .only("pk", "title", "module_id")
         .annotate(

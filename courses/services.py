@@ -5,6 +5,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core import audit
@@ -247,6 +248,8 @@ def publish_version(*, version: CourseVersion) -> CourseVersion:
         target=version,
         data={"course": version.course_id, "number": version.number},
     )
+    if version.changes.get("clinically_significant"):
+        assign_clinical_updates(version=version)
     return version
 
 
@@ -262,7 +265,7 @@ __all__ = [
 
 # --- enrollments and progress ---------------------------------------------------------------------
 
-from datetime import date, datetime  # noqa: E402
+from datetime import date, datetime, timedelta  # noqa: E402
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
@@ -330,7 +333,21 @@ def _refresh_progress(enrollment: Enrollment, *, now: datetime) -> Enrollment:
 
 
 def _on_course_completed(enrollment: Enrollment) -> None:
-    """Completion's consequences, explicit and after commit (certificates hook in here)."""
+    """Completion's consequences, explicit and after commit (certificates hook in here). A completed
+    clinical update lifts the deadline it put on the learner's certificate instead."""
+    if enrollment.kind == Enrollment.Kind.UPDATE:
+        from .models import Certificate
+
+        Certificate.objects.filter(
+            user_id=enrollment.user_id, enrollment__course_id=enrollment.course_id, update_due__isnull=False
+        ).update(update_due=None)
+        audit.record(
+            action="clinical_update.completed",
+            target=enrollment,
+            subject_user_id=enrollment.user_id,
+            data={"version": enrollment.version_id},
+        )
+        return
     hook = getattr(settings, "COURSE_COMPLETION_HOOK", "")
     if hook:
         from django.utils.module_loading import import_string
@@ -352,7 +369,11 @@ def enroll(
     that is not finished is returned as it is (a learner keeps the version they started)."""
     now = now or timezone.now()
     _lock_user(user)
-    latest = Enrollment.objects.filter(user=user, course=course).order_by("-cycle").first()
+    latest = (
+        Enrollment.objects.filter(user=user, course=course, kind=Enrollment.Kind.REGULAR)
+        .order_by("-cycle")
+        .first()
+    )
     if latest is not None and (
         latest.status not in (Enrollment.Status.COMPLETED, Enrollment.Status.EXEMPT)
         or source != Enrollment.Source.RECERTIFICATION
@@ -386,7 +407,11 @@ def enroll(
 
 def self_enroll(*, user, course: Course, now: datetime | None = None) -> tuple[Enrollment, bool]:
     if not course.open_enrollment:
-        existing = Enrollment.objects.filter(user=user, course=course).order_by("-cycle").first()
+        existing = (
+            Enrollment.objects.filter(user=user, course=course, kind=Enrollment.Kind.REGULAR)
+            .order_by("-cycle")
+            .first()
+        )
         if existing is not None:
             return existing, False
         raise EnrollmentRefused(
@@ -595,3 +620,88 @@ def sign_off_skill(
         )
         _refresh_progress(enrollment, now=now)
     return signoff
+
+
+CLINICAL_UPDATE_DUE_DAYS = 30
+
+
+@transaction.atomic
+def assign_clinical_updates(
+    *, version: CourseVersion, due_days: int = CLINICAL_UPDATE_DUE_DAYS, now: datetime | None = None
+) -> int:
+    """Everyone holding a valid certificate from an older version gets a short update: an enrollment
+    with only the clinically significant changed lessons and a quiz of the changed questions, due in
+    `due_days`. Their certificate stays valid until that date. Minor wording changes assign nothing.
+    Idempotent: one update per person and version (a constraint)."""
+    from .models import Certificate
+
+    now = now or timezone.now()
+    significant = set(version.changes.get("clinically_significant", []))
+    lesson_keys = sorted(
+        significant
+        & set(version.changes.get("lessons_changed", []) + version.changes.get("lessons_added", []))
+    )
+    question_keys = sorted(significant - set(lesson_keys))
+    lessons = list(Lesson.objects.filter(module__version=version, key__in=lesson_keys))
+    if question_keys:
+        draw = [{"question": key, "count": 1} for key in question_keys]
+    else:
+        objectives = sorted({o for lesson in lessons for o in lesson.objectives})
+        draw = [{"objective": o, "count": 1} for o in objectives]
+    if not draw:
+        return 0
+    quiz, _ = quiz_services.upsert_quiz(
+        key=f"{version.course.slug}-update-v{version.number}",
+        settings_={
+            "title": f"Clinical update quiz (version {version.number})",
+            "kind": "module",
+            "pass_mark": 80,
+            "review_policy": "full",
+            "layout": "all_on_one_page",
+            "require_lessons_read": True,
+            "time_limit_minutes": None,
+        },
+        draw=draw,
+    )
+    today = timezone.localdate(now)
+    due = today + timedelta(days=due_days)
+    holders = (
+        Certificate.objects.filter(
+            enrollment__course=version.course,
+            version__number__lt=version.number,
+            revoked_at__isnull=True,
+            user__is_active=True,
+        )
+        .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=today))
+        .select_related("enrollment")
+    )
+    created = 0
+    cert_ids = []
+    for certificate in holders:
+        _, was_created = Enrollment.objects.get_or_create(
+            user_id=certificate.user_id,
+            version=version,
+            kind=Enrollment.Kind.UPDATE,
+            defaults={
+                "course": version.course,
+                "cycle": certificate.enrollment.cycle,
+                "source": Enrollment.Source.CLINICAL_UPDATE,
+                "due_date": due,
+                "enrolled_at": now,
+                "update_quiz": quiz,
+                "update_lesson_keys": lesson_keys,
+                "lessons_total": len(lessons),
+                "quizzes_total": 1,
+            },
+        )
+        if was_created:
+            created += 1
+            cert_ids.append(certificate.pk)
+    Certificate.objects.filter(pk__in=cert_ids).update(update_due=due)
+    audit.record(
+        action="clinical_update.assigned",
+        target=version,
+        now=now,
+        data={"lessons": lesson_keys, "questions": question_keys, "people": created, "due": due},
+    )
+    return created

@@ -41,7 +41,7 @@ def issue_missing_certificates() -> int:
     done = 0
     # Never re-issue after a revocation: only enrollments that have no certificate at all.
     waiting = (
-        Enrollment.objects.filter(status=Enrollment.Status.COMPLETED)
+        Enrollment.objects.filter(status=Enrollment.Status.COMPLETED, kind=Enrollment.Kind.REGULAR)
         .filter(Q(course__ce_hours=0) | Q(evaluation__isnull=False))
         .exclude(Exists(Certificate.objects.filter(enrollment=OuterRef("pk"))))
         .values_list("pk", flat=True)[:200]

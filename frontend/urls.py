@@ -12,6 +12,7 @@ urlpatterns = [
     path("courses/<slug:slug>/evaluation/", views.course_evaluation, name="evaluation"),
     path("courses/<slug:slug>/", views.course_detail, name="course"),
     path("courses/<slug:slug>/enroll/", views.enroll, name="enroll"),
+    path("updates/<int:enrollment_id>/", views.update_detail, name="update"),
     path("lessons/<int:lesson_id>/", views.lesson_detail, name="lesson"),
     path("lessons/<int:lesson_id>/read/", views.lesson_mark_read, name="lesson_read"),
     path("lessons/<int:lesson_id>/ping/", views.lesson_ping, name="lesson_ping"),

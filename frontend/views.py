@@ -90,6 +90,33 @@ def course_detail(request, slug):
 
 @require_GET
 @login_required
+def update_detail(request, enrollment_id):
+    """A clinical update enrollment: only the changed lessons and the update quiz."""
+    from courses.models import Enrollment
+
+    enrollment = (
+        Enrollment.objects.filter(pk=enrollment_id, user=request.user, kind=Enrollment.Kind.UPDATE)
+        .select_related("course", "version")
+        .first()
+    )
+    if enrollment is None:
+        raise Http404("No such update.")
+    outline = course_selectors.course_outline(enrollment=enrollment)
+    next_lesson = next((lesson for m in outline.modules for lesson, read in m.lessons if not read), None)
+    return render(
+        request,
+        "frontend/course.html",
+        {
+            "outline": outline,
+            "course": enrollment.course,
+            "next_lesson": next_lesson,
+            "awaiting_evaluation": False,
+        },
+    )
+
+
+@require_GET
+@login_required
 def lesson_detail(request, lesson_id):
     view = course_selectors.lesson_for_learner(user=request.user, lesson_id=lesson_id)
     if view is None:
@@ -108,6 +135,8 @@ def lesson_mark_read(request, lesson_id):
     view = course_selectors.lesson_for_learner(user=request.user, lesson_id=lesson_id)
     if view.next is not None:
         return redirect("frontend:lesson", lesson_id=view.next.pk)
+    if view.enrollment.kind == "update":
+        return redirect("frontend:update", enrollment_id=view.enrollment.pk)
     return redirect("frontend:course", slug=view.enrollment.course.slug)
 
 
@@ -128,7 +157,9 @@ def _quiz_context(request, quiz_id):
     if enrollment is None:
         raise Http404("No such quiz.")
     outline = course_selectors.course_outline(enrollment=enrollment)
-    states = [m.quiz for m in outline.modules] + ([outline.final_exam] if outline.final_exam else [])
+    states = [m.quiz for m in outline.modules if m.quiz] + (
+        [outline.final_exam] if outline.final_exam else []
+    )
     state = next(s for s in states if s.quiz.pk == quiz.pk)
     return quiz, outline, state
 

@@ -152,27 +152,30 @@ class Quiz(models.Model):
 
 
 class DrawRule(models.Model):
-    """Draw `count` current questions from a bank, or from one learning objective across banks."""
+    """Draw `count` current questions from a bank, from one learning objective across banks, or one
+    named question (by its stable key, e.g. for a clinical update quiz)."""
 
     quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="draw_rules")
     position = models.PositiveSmallIntegerField(default=0)
     bank = models.ForeignKey(QuestionBank, null=True, blank=True, on_delete=models.PROTECT)
     objective = models.CharField(max_length=20, blank=True)
+    question_key = models.SlugField(max_length=120, blank=True)
     count = models.PositiveSmallIntegerField()
 
     class Meta:
         ordering = ["quiz", "position"]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(bank__isnull=False) & Q(objective=""))
-                | (Q(bank__isnull=True) & ~Q(objective="")),
-                name="drawrule_bank_xor_objective",
+                condition=(Q(bank__isnull=False) & Q(objective="") & Q(question_key=""))
+                | (Q(bank__isnull=True) & ~Q(objective="") & Q(question_key=""))
+                | (Q(bank__isnull=True) & Q(objective="") & ~Q(question_key="")),
+                name="drawrule_one_source",
             ),
             models.CheckConstraint(condition=Q(count__gte=1), name="drawrule_count_positive"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.count} from {self.bank or self.objective}"
+        return f"{self.count} from {self.bank or self.objective or self.question_key}"
 
 
 class QuizOverride(models.Model):

@@ -143,21 +143,37 @@ def upsert_quiz(*, key: str, settings_: dict, draw: list[dict]) -> tuple[Quiz, b
     problems = [f"quiz {key}: unknown setting {name}" for name in sorted(unknown)]
     rules = []
     for i, rule in enumerate(draw or []):
-        bank_key, objective, count = rule.get("bank"), rule.get("objective", ""), rule.get("count")
-        if bool(bank_key) == bool(objective) or not isinstance(count, int) or count < 1:
-            problems.append(f"quiz {key}: draw rule {i + 1} needs a bank or an objective, and a count >= 1")
+        bank_key, objective = rule.get("bank"), rule.get("objective", "")
+        question_key, count = rule.get("question", ""), rule.get("count")
+        if (
+            sum(bool(x) for x in (bank_key, objective, question_key)) != 1
+            or not isinstance(count, int)
+            or count < 1
+        ):
+            problems.append(
+                f"quiz {key}: draw rule {i + 1} needs exactly one of bank, objective or question, and a count >= 1"
+            )
             continue
         bank = QuestionBank.objects.filter(key=bank_key).first() if bank_key else None
         if bank_key and bank is None:
             problems.append(f"quiz {key}: draw rule {i + 1} names unknown bank {bank_key}")
             continue
         pool = Question.objects.filter(is_current=True, parent__isnull=True)
-        pool = pool.filter(bank=bank) if bank else pool.filter(objective=objective)
+        if bank:
+            pool = pool.filter(bank=bank)
+        elif objective:
+            pool = pool.filter(objective=objective)
+        else:
+            pool = pool.filter(key=question_key)
         if pool.count() < count:
             problems.append(
                 f"quiz {key}: draw rule {i + 1} wants {count} questions, only {pool.count()} exist"
             )
-        rules.append(DrawRule(position=i, bank=bank, objective=objective or "", count=count))
+        rules.append(
+            DrawRule(
+                position=i, bank=bank, objective=objective or "", question_key=question_key or "", count=count
+            )
+        )
     if not rules:
         problems.append(f"quiz {key}: at least one draw rule is required")
     if problems:
@@ -217,24 +233,29 @@ def _token(used: set[str]) -> str:
             return token
 
 
+def _rule_matches(rule: DrawRule, question: Question) -> bool:
+    if rule.bank_id:
+        return question.bank_id == rule.bank_id
+    if rule.objective:
+        return question.objective == rule.objective
+    return question.key == rule.question_key
+
+
 def _draw_questions(quiz: Quiz, rng: random.Random, *, focus_objectives: list[str]) -> list[Question]:
     chosen: list[Question] = []
     taken: set[int] = set()
+    rules = list(quiz.draw_rules.all())
     candidates = list(
         Question.objects.filter(is_current=True, parent__isnull=True)
         .filter(
-            Q(bank__in=[r.bank_id for r in quiz.draw_rules.all() if r.bank_id])
-            | Q(objective__in=[r.objective for r in quiz.draw_rules.all() if r.objective] + focus_objectives)
+            Q(bank__in=[r.bank_id for r in rules if r.bank_id])
+            | Q(objective__in=[r.objective for r in rules if r.objective] + focus_objectives)
+            | Q(key__in=[r.question_key for r in rules if r.question_key])
         )
         .order_by("key")
     )
-    for rule in quiz.draw_rules.all():
-        pool = [
-            q
-            for q in candidates
-            if q.pk not in taken
-            and (q.bank_id == rule.bank_id if rule.bank_id else q.objective == rule.objective)
-        ]
+    for rule in rules:
+        pool = [q for q in candidates if q.pk not in taken and _rule_matches(rule, q)]
         picked = rng.sample(pool, min(rule.count, len(pool)))
         chosen += picked
         taken.update(q.pk for q in picked)
@@ -318,6 +339,7 @@ def start_attempt(*, user, quiz: Quiz, now: datetime | None = None) -> tuple[Att
     open_attempt = (
         Attempt.objects.select_for_update()
         .filter(user=user, quiz=quiz, state=AttemptState.IN_PROGRESS)
+        .order_by()  # at most one row (partial unique constraint); no join to sort by the user's name
         .first()
     )
     if open_attempt is not None:
@@ -378,15 +400,16 @@ def _past_grace(attempt: Attempt, now: datetime) -> bool:
 
 
 def _lock_own_attempt(*, attempt_id: int, user) -> Attempt:
-    attempt = (
-        Attempt.objects.select_for_update(of=("self",))
-        .select_related("quiz")
-        .filter(pk=attempt_id, user=user)
-        .first()
-    )
-    if attempt is None:
-        raise AttemptNotFound("No such attempt.")
-    return attempt
+    # get() drops Attempt's default ordering (user, quiz, number), which would join accounts_user only
+    # to sort this one-row primary-key lookup by the learner's name.
+    try:
+        return (
+            Attempt.objects.select_for_update(of=("self",))
+            .select_related("quiz")
+            .get(pk=attempt_id, user=user)
+        )
+    except Attempt.DoesNotExist:
+        raise AttemptNotFound("No such attempt.") from None
 
 
 def _canonical_response(item: dict, body, *, field: str) -> dict:
@@ -561,7 +584,25 @@ def _grade(attempt: Attempt, *, now: datetime, closed_by: str) -> None:
             answer.reason = result.reason
             to_update.append(answer)
     Answer.objects.bulk_create(to_create)
-    Answer.objects.bulk_update(to_update, ["points", "reason"])
+    if to_update:
+        # One upsert that sets points and reason of the saved answers: far cheaper to build than
+        # bulk_update's CASE WHEN per row. The attempt row is locked, so no save can interleave.
+        Answer.objects.bulk_create(
+            [
+                Answer(
+                    attempt_id=attempt.pk,
+                    question_id=a.question_id,
+                    response=a.response,
+                    saved_at=a.saved_at,
+                    points=a.points,
+                    reason=a.reason,
+                )
+                for a in to_update
+            ],
+            update_conflicts=True,
+            unique_fields=["attempt", "question"],
+            update_fields=["points", "reason"],
+        )
     summary = grading.summarise(items, pass_mark_percent=attempt.quiz.pass_mark)
     attempt.state = AttemptState.SUBMITTED
     attempt.submitted_at = now
@@ -613,9 +654,10 @@ def expire_attempt(*, attempt_id: int, now: datetime | None = None) -> SubmitOut
     """Grade one attempt if it is still open and past its deadline plus grace; otherwise do nothing."""
     now = now or timezone.now()
     attempt = (
-        Attempt.objects.select_for_update(skip_locked=True)
+        Attempt.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("quiz")
         .filter(pk=attempt_id, state=AttemptState.IN_PROGRESS)
+        .order_by()
         .first()
     )
     if attempt is None or not _past_grace(attempt, now):
