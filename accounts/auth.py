@@ -1,9 +1,12 @@
-"""Surveyor accounts expire: the login is refused after the scope's expiry, and an open session ends."""
+"""Surveyor accounts expire: the login is refused after the scope's expiry, and an open session ends;
+an API token stops working too. Every page, file or API call a surveyor opens is audited."""
 
 from django.contrib.auth import logout
 from django.contrib.auth.backends import ModelBackend
 from django.shortcuts import redirect
 from django.utils import timezone
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 
 from .models import Role, SurveyorScope
 
@@ -20,6 +23,20 @@ class ExpiringSurveyorBackend(ModelBackend):
         return super().user_can_authenticate(user) and not surveyor_expired(user)
 
 
+class ExpiringTokenAuthentication(TokenAuthentication):
+    """API tokens, refused for a surveyor whose access expired (a token outlives the session)."""
+
+    def authenticate_credentials(self, key):
+        user, token = super().authenticate_credentials(key)
+        if surveyor_expired(user):
+            raise AuthenticationFailed("This surveyor access has expired.")
+        return user, token
+
+
+def _is_surveyor(user) -> bool:
+    return user is not None and user.is_authenticated and getattr(user, "role", None) == Role.SURVEYOR
+
+
 class SurveyorSessionMiddleware:
     """Ends the session of a surveyor whose access expired, and records every page or file a surveyor
     opens in the audit log (the surveyor's own trail for the program)."""
@@ -29,13 +46,13 @@ class SurveyorSessionMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated or user.role != Role.SURVEYOR:
-            return self.get_response(request)
-        if surveyor_expired(user):
+        if _is_surveyor(user) and surveyor_expired(user):
             logout(request)
             return redirect("login")
         response = self.get_response(request)
-        if not request.path.startswith("/static/"):
+        # Read again: an API request authenticated by token gets its user during the view.
+        user = getattr(request, "user", None)
+        if _is_surveyor(user) and not request.path.startswith("/static/"):
             from django.db import transaction
 
             from core import audit

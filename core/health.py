@@ -61,3 +61,13 @@ def server_error(request, *args, **kwargs):
     if isinstance(exc, OperationalError):
         return database_unavailable_response(request)
     return default_server_error(request, *args, **kwargs)
+
+
+def not_found(request, exception=None):
+    """handler404: an unknown URL under /api/ answers JSON like every other API error; pages get the
+    usual 404 page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)

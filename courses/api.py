@@ -1,5 +1,6 @@
 """Course endpoints of the API contract, and the quiz endpoints routed through course orchestration."""
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -9,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from quizzes import api as quiz_api
+from quizzes.models import Quiz
 
 from . import selectors, services
 from .models import Course
@@ -163,7 +165,12 @@ class MyProgressView(APIView):
 class SelfEnrollView(APIView):
     @extend_schema(
         request=None,
-        responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+        responses={
+            201: OpenApiTypes.OBJECT,
+            200: OpenApiTypes.OBJECT,
+            404: OpenApiTypes.OBJECT,
+            409: OpenApiTypes.OBJECT,
+        },
         summary="Enrol myself in an open course",
     )
     def post(self, request, slug: str):
@@ -177,6 +184,17 @@ class SelfEnrollView(APIView):
 
 class StartAttemptView(quiz_api.StartAttemptView):
     start_service = staticmethod(services.start_quiz_attempt)
+
+    def get_quiz(self, request, quiz_id: int):
+        """A quiz of a course the learner is not enrolled in answers exactly like a missing quiz (404),
+        so quiz ids cannot be probed; standalone quizzes stay open."""
+        quiz = super().get_quiz(request, quiz_id)
+        if (
+            selectors.quiz_belongs_to_a_course(quiz=quiz)
+            and selectors.enrollment_for_quiz(user=request.user, quiz=quiz) is None
+        ):
+            raise Http404(f"No {Quiz._meta.object_name} matches the given query.")
+        return quiz
 
 
 class SaveAnswerView(quiz_api.SaveAnswerView):

@@ -163,6 +163,8 @@ BUILDERS = {"matrix": _matrix_rows, "overdue": _overdue_rows, "answers": _answer
 def request_export(*, requested_by, kind: str, params: dict) -> ExportJob:
     if kind not in BUILDERS or not reports.can_view_reports(requested_by):
         raise ValueError("unknown export")
+    if kind == "answers" and not reports.can_see_answers(requested_by):
+        raise ValueError("answers are not exported for this role")  # surveyors never see answers
     allowed = {
         k: str(v)[:100]
         for k, v in params.items()

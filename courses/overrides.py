@@ -70,9 +70,9 @@ def grant_override(
             try:
                 multiplier = Decimal(str(value))
             except (InvalidOperation, TypeError):
-                raise OverrideRefused(
-                    "Time multiplier must be a number.", {"value": "A number from 1 to 4."}
-                ) from None
+                multiplier = None
+            if multiplier is None or multiplier.is_nan():  # NaN cannot even be compared with 1 and 4
+                raise OverrideRefused("Time multiplier must be a number.", {"value": "A number from 1 to 4."})
         try:
             override = quiz_services.grant_quiz_override(
                 user=person,

@@ -4,7 +4,8 @@
 - A quiz is passed when an attempt submitted during this enrollment scored at or above the pass mark
   with no critical question missed (the quiz engine stores that as `Attempt.passed`).
 - A course is complete when every lesson is read, every module quiz and the final exam are passed, and
-  every required skill sign-off exists.
+  every required skill sign-off exists. A clinical update made only of changed questions has no lesson:
+  it is complete when its quiz is passed (an enrollment with nothing to do is never complete).
 """
 
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ class Progress:
     @property
     def complete(self) -> bool:
         return (
-            self.lessons_total > 0
+            self.lessons_total + self.quizzes_total > 0
             and self.lessons_read >= self.lessons_total
             and self.quizzes_passed >= self.quizzes_total
             and self.signoffs_done >= self.signoffs_required

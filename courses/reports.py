@@ -4,7 +4,7 @@ queries whatever the number of staff (asserted in tests)."""
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
@@ -249,8 +249,15 @@ def team_matrix(viewer, filters: ReportFilters, *, page: int = 1, per_page: int 
     finals = dict(CourseVersion.objects.filter(pk__in=version_ids).values_list("pk", "final_exam_id"))
     quiz_ids = {m.quiz_id for m in modules} | {f for f in finals.values() if f}
     attempts = {}
+    # Only attempts made during the enrollment shown (courses/progress.py): last cycle's passes do not
+    # count for this year's recertification.
     for user_id, quiz_id, passed, count in (
-        Attempt.objects.filter(user__in=people, quiz_id__in=quiz_ids, state=AttemptState.SUBMITTED)
+        Attempt.objects.filter(
+            quiz_id__in=quiz_ids,
+            state=AttemptState.SUBMITTED,
+            user__enrollments__in=list(enrollments.values()),
+            started_at__gte=F("user__enrollments__enrolled_at"),
+        )
         .values("user_id", "quiz_id")
         .annotate(passed=Count("pk", filter=Q(passed=True)), n=Count("pk"))
         .values_list("user_id", "quiz_id", "passed", "n")
@@ -433,7 +440,8 @@ def quiz_statistics(viewer, *, quiz: Quiz) -> dict:
 
 def completions_by_week(viewer, *, course: Course | None = None, weeks: int = 26) -> dict:
     """Completed enrollments per week, overall and per department: one query."""
-    since = timezone.now() - timedelta(weeks=weeks)
+    first_monday = timezone.localdate() - timedelta(days=timezone.localdate().weekday(), weeks=weeks)
+    since = timezone.make_aware(datetime.combine(first_monday, time.min))  # whole weeks only
     qs = Enrollment.objects.filter(
         user__in=visible_staff(viewer), status=Enrollment.Status.COMPLETED, completed_at__gte=since
     )
@@ -451,7 +459,15 @@ def completions_by_week(viewer, *, course: Course | None = None, weeks: int = 26
         week = row["week"].date() if hasattr(row["week"], "date") else row["week"]
         overall[week] += row["n"]
         by_department[row["user__department__name"] or "No department"][week] += row["n"]
-    labels = sorted(overall)
+    # Every week of the window, empty ones too, so the chart's axis is time (no completions: no weeks).
+    labels = []
+    if overall:
+        week = timezone.localdate(since) - timedelta(days=timezone.localdate(since).weekday())
+        last = timezone.localdate() - timedelta(days=timezone.localdate().weekday())
+        while week <= last:
+            labels.append(week)
+            week += timedelta(weeks=1)
+        labels = sorted(set(labels) | set(overall))
     return {
         "labels": [w.isoformat() for w in labels],
         "overall": [overall[w] for w in labels],

@@ -4,7 +4,7 @@ import django_filters
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import ListAPIView
@@ -17,6 +17,10 @@ from quizzes.models import Quiz
 
 from . import reports
 from .models import Course, Enrollment
+
+NOT_FOUND = OpenApiResponse(
+    OpenApiTypes.OBJECT, description="Not found, or not allowed to see reports (the same answer)"
+)
 
 
 class CanViewReports(BasePermission):
@@ -66,7 +70,7 @@ class TeamProgressView(APIView):
             OpenApiParameter("sort", str, enum=list(reports.SORTS)),
             OpenApiParameter("page", int),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 404: NOT_FOUND},
         summary="Team progress matrix: people × modules, filtered, sorted by an allow-list, 50 per page",
         operation_id="reports_team_progress",
     )
@@ -107,7 +111,10 @@ class TeamProgressView(APIView):
 
 
 class OverdueFilter(django_filters.FilterSet):
-    course = django_filters.CharFilter(field_name="course__slug")
+    # an unknown slug is a 400, as in team-progress, not an empty "nobody is overdue"
+    course = django_filters.ModelChoiceFilter(
+        field_name="course", to_field_name="slug", queryset=Course.objects.all()
+    )
     department = django_filters.NumberFilter(field_name="user__department_id")
 
     class Meta:
@@ -143,7 +150,9 @@ class OverdueSerializer(serializers.ModelSerializer):
 
 @extend_schema_view(
     get=extend_schema(
-        operation_id="reports_overdue", summary="Overdue enrollments of the people I may report on"
+        operation_id="reports_overdue",
+        summary="Overdue enrollments of the people I may report on",
+        responses={200: OverdueSerializer(many=True), 400: OpenApiTypes.OBJECT, 404: NOT_FOUND},
     )
 )
 class OverdueView(ListAPIView):
@@ -159,7 +168,7 @@ class ItemAnalysisView(APIView):
     permission_classes = [CanViewReports]
 
     @extend_schema(
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: OpenApiTypes.OBJECT, 404: NOT_FOUND},
         operation_id="reports_item_analysis",
         summary="Per-question statistics of a quiz over my staff (first attempts)",
     )

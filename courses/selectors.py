@@ -436,7 +436,13 @@ def transcript(*, user) -> list[dict]:
     ):
         certificates_by_enrollment.setdefault(certificate.enrollment_id, []).append(certificate)
     for enrollment in enrollments:
-        quiz_ids = {m.quiz_id for m in enrollment.version.modules.all()} | {enrollment.version.final_exam_id}
+        if enrollment.kind == Enrollment.Kind.UPDATE:
+            # A clinical update's result is its own quiz, not the new version's module quizzes.
+            quiz_ids = {enrollment.update_quiz_id}
+        else:
+            quiz_ids = {m.quiz_id for m in enrollment.version.modules.all()} | {
+                enrollment.version.final_exam_id
+            }
         mine = [
             a
             for a in attempts

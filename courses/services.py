@@ -665,7 +665,7 @@ def assign_clinical_updates(
     )
     today = timezone.localdate(now)
     due = today + timedelta(days=due_days)
-    holders = (
+    holders = list(
         Certificate.objects.filter(
             enrollment__course=version.course,
             version__number__lt=version.number,
@@ -676,7 +676,7 @@ def assign_clinical_updates(
         .select_related("enrollment")
     )
     created = 0
-    cert_ids = []
+    updated_users = set()
     for certificate in holders:
         _, was_created = Enrollment.objects.get_or_create(
             user_id=certificate.user_id,
@@ -696,8 +696,12 @@ def assign_clinical_updates(
         )
         if was_created:
             created += 1
-            cert_ids.append(certificate.pk)
-    Certificate.objects.filter(pk__in=cert_ids).update(update_due=due)
+            updated_users.add(certificate.user_id)
+    # Every valid certificate of a person given the update carries its deadline (a renewed person can
+    # hold two valid certificates of the course, and both must lapse if the update is not done).
+    Certificate.objects.filter(pk__in=[c.pk for c in holders if c.user_id in updated_users]).update(
+        update_due=due
+    )
     audit.record(
         action="clinical_update.assigned",
         target=version,

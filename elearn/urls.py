@@ -1,13 +1,16 @@
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.forms import ThrottledAdminAuthenticationForm
+from accounts.views import ThrottledLoginView
 from core import health
 from courses import verify_views
 
+handler404 = "core.health.not_found"
 handler500 = "core.health.server_error"
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -15,7 +18,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("verify/", verify_views.verify_page, name="verify_form"),
     path("verify/<str:code>/", verify_views.verify_page, name="verify_certificate"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -6,14 +6,16 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Department, Role
 from courses import exports, overrides, reminders, reports
-from courses.models import Course, ExportJob, Module
+from courses.models import Course, CourseVersion, ExportJob, Module
 from quizzes.models import Quiz, QuizOverride
 
 
@@ -79,12 +81,15 @@ def overdue(request):
             department_id=filters.department_id,
         )[:500]
     )
+    today = timezone.localdate()  # due dates are local dates of the organisation
+    for enrollment in rows:
+        enrollment.days_overdue = (today - enrollment.due_date).days
     return render(
         request,
         "frontend/team/overdue.html",
         {
             "rows": rows,
-            "today": date.today(),
+            "today": today,
             "courses": courses,
             "filters": filters,
             "departments": Department.objects.all(),
@@ -114,8 +119,12 @@ def person(request, person_id):
     detail = reports.person_detail(request.user, person_id=person_id)
     if detail is None:
         raise Http404("No such person.")
+    # module quizzes and final exams of the person's course versions (the final has the attempt limit)
+    versions = CourseVersion.objects.filter(enrollments__user_id=person_id)
     quizzes = (
-        Quiz.objects.filter(modules__version__enrollments__user_id=person_id).distinct().order_by("title")
+        Quiz.objects.filter(Q(modules__version__in=versions) | Q(pk__in=versions.values("final_exam_id")))
+        .distinct()
+        .order_by("title")
     )
     return render(
         request,
@@ -179,12 +188,18 @@ def quiz_statistics(request, quiz_id):
         raise Http404("No such page.")
     quiz = get_object_or_404(Quiz, pk=quiz_id)
     stats = reports.quiz_statistics(request.user, quiz=quiz)
+    objective_texts = {}  # what each objective id means, from the course versions using the quiz
+    for objectives in CourseVersion.objects.filter(Q(modules__quiz=quiz) | Q(final_exam=quiz)).values_list(
+        "objectives", flat=True
+    ):
+        objective_texts.update(objectives or {})
     return render(
         request,
         "frontend/team/quiz_statistics.html",
         {
             "stats": stats,
             "quiz": quiz,
+            "objective_texts": objective_texts,
             "histogram": {
                 "labels": [f"{i * 10}–{i * 10 + 9 if i < 9 else 100}%" for i in range(10)],
                 "counts": stats["histogram"],
@@ -208,7 +223,7 @@ def completions(request):
 @require_POST
 @reports_required
 def start_export(request, kind):
-    if kind not in exports.KINDS:
+    if kind not in exports.KINDS or (kind == "answers" and not reports.can_see_answers(request.user)):
         raise Http404("No such export.")
     job = exports.request_export(requested_by=request.user, kind=kind, params=request.POST.dict())
     return redirect("frontend:team_export", job_id=job.pk)

@@ -146,8 +146,10 @@ def lesson_ping(request, lesson_id):
     try:
         seconds = int(request.POST.get("seconds", "0"))
         course_services.record_reading_time(user=request.user, lesson_id=lesson_id, seconds=seconds)
-    except (ValueError, course_services.CourseError):
+    except ValueError:
         return HttpResponse(status=400)
+    except course_services.CourseError as error:  # a lesson not mine is "not found", like a missing one
+        return HttpResponse(status=error.http_status)
     return HttpResponse(status=204)
 
 

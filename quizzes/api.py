@@ -38,13 +38,16 @@ ERROR_SCHEMA = OpenApiResponse(OpenApiTypes.OBJECT, description="`{detail, code,
 class StartAttemptView(APIView):
     start_service = staticmethod(services.start_attempt)
 
+    def get_quiz(self, request, quiz_id: int) -> Quiz:
+        return get_object_or_404(Quiz, pk=quiz_id)
+
     @extend_schema(
         request=None,
         responses={201: ATTEMPT_SCHEMA, 200: ATTEMPT_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA},
         summary="Start a new attempt (201) or resume the open one (200)",
     )
     def post(self, request, quiz_id: int):
-        quiz = get_object_or_404(Quiz, pk=quiz_id)
+        quiz = self.get_quiz(request, quiz_id)
         try:
             attempt, created = self.start_service(user=request.user, quiz=quiz)
         except QuizError as error:

@@ -9,6 +9,7 @@ added only as far as the quiz's review policy allows.
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -26,10 +27,18 @@ def own_attempt(*, attempt_id, user) -> Attempt:
         attempt_id = int(attempt_id)
     except (TypeError, ValueError):
         raise AttemptNotFound("No such attempt.") from None
-    attempt = Attempt.objects.select_related("quiz").filter(pk=attempt_id, user=user).first()
-    if attempt is None:
-        raise AttemptNotFound("No such attempt.")
-    return attempt
+    try:
+        # get(): no ORDER BY, so no join to accounts_user to sort one row by the learner's name.
+        return Attempt.objects.select_related("quiz").get(pk=attempt_id, user=user)
+    except Attempt.DoesNotExist:
+        raise AttemptNotFound("No such attempt.") from None
+
+
+@lru_cache(maxsize=2048)
+def _markdown(text: str) -> str:
+    """render_markdown is a pure function of the text, and a question version's stem and explanation
+    never change; every attempt payload renders the same 20-40 texts, so keep the HTML."""
+    return render_markdown(text)
 
 
 def _questions_for(attempt: Attempt) -> dict[int, Question]:
@@ -62,7 +71,7 @@ def _learner_response(item: dict, canonical: dict | None) -> dict | None:
 
 
 def _question_payload(q: Question, item: dict, choices_by_pk: dict[int, Choice]) -> dict:
-    payload = {"id": q.pk, "type": q.type, "stem": q.stem, "stem_html": render_markdown(q.stem)}
+    payload = {"id": q.pk, "type": q.type, "stem": q.stem, "stem_html": _markdown(q.stem)}
     if q.type in ("single", "multiple", "true_false"):
         payload["choices"] = [{"id": t, "text": choices_by_pk[pk].text} for t, pk in item["choices"]]
         payload["multiple"] = q.type == "multiple"
@@ -107,7 +116,7 @@ def _review_for(q: Question, item: dict, answer: Answer | None, rules: ReviewRul
         review["is_correct"] = points == 1
     if rules.full_key:
         choices = {c.pk: c for c in q.choices.all()}
-        review["explanation_html"] = render_markdown(q.explanation)
+        review["explanation_html"] = _markdown(q.explanation)
         review["explanation"] = q.explanation
         review["source"] = q.source
         review["reason"] = answer.reason if answer else ""

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
-from psycopg_pool import ConnectionPool
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -85,8 +84,10 @@ def database_from_env(default_url: str | None = None) -> dict:
                 "min_size": env.int("DATABASE_POOL_MIN", default=2),
                 "max_size": env.int("DATABASE_POOL_MAX", default=8),
                 "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
-                "check": ConnectionPool.check_connection,
             }
+        # Django passes `check=ConnectionPool.check_connection` to the pool itself when
+        # CONN_HEALTH_CHECKS is on; passing it in the pool options too made every query fail
+        # ("got multiple values for keyword argument 'check'").
         config["CONN_HEALTH_CHECKS"] = True
         config["OPTIONS"].setdefault("connect_timeout", 5)
     elif engine.endswith("sqlite3"):
@@ -151,14 +152,17 @@ CELERY_BEAT_SCHEDULE = {
     "record-worker-heartbeat": {"task": "core.tasks.record_worker_heartbeat", "schedule": 60.0},
     "expire-overdue-attempts": {"task": "courses.tasks.expire_overdue_attempts", "schedule": 60.0},
     "issue-missing-certificates": {"task": "courses.tasks.issue_missing_certificates", "schedule": 300.0},
-    "apply-assignment-rules": {"task": "courses.tasks.apply_assignment_rules", "schedule": crontab(hour=2, minute=15)},
+    "apply-assignment-rules": {
+        "task": "courses.tasks.apply_assignment_rules",
+        "schedule": crontab(hour=2, minute=15),
+    },
     "send-reminders": {"task": "courses.tasks.send_reminders", "schedule": crontab(hour=7, minute=0)},
 }
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.auth.ExpiringTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -208,6 +212,11 @@ CERTIFICATE_PAPER = env("CERTIFICATE_PAPER", default="a4")  # a4 | letter
 CERTIFICATE_NUMBER_PREFIX = env("CERTIFICATE_NUMBER_PREFIX", default="SUS")
 CERTIFICATE_SIGNATORY = env("CERTIFICATE_SIGNATORY", default="Director of Training")
 COURSE_COMPLETION_HOOK = "courses.certificates.on_course_completed"
+# Failed logins (login page, admin login, token endpoint) per 15 minutes, in the shared store (the cache):
+# per username + client address, and per username alone (address rotation); then a 429 until the window ends.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+LOGIN_FAILURE_USERNAME_LIMIT = env.int("LOGIN_FAILURE_USERNAME_LIMIT", default=50)
+LOGIN_FAILURE_WINDOW_SECONDS = 900
 # Public verification: requests per minute per client address (shared store: the cache).
 VERIFY_RATE_LIMIT_PER_MINUTE = env.int("VERIFY_RATE_LIMIT_PER_MINUTE", default=30)
 # Reminders: days relative to the due date (negative: before); escalation after N days overdue.

@@ -58,6 +58,24 @@ COURSE_DIR = Path(settings.BASE_DIR) / "courses" / "content" / "substance-use-sa
 TEAM_SIZE = 25
 PEOPLE_PER_CHUNK = 200
 INSERT_BATCH = 5000
+ATTEMPT_COLUMNS = (
+    "id",
+    "user_id",
+    "quiz_id",
+    "number",
+    "state",
+    "layout",
+    "started_at",
+    "deadline",
+    "time_multiplier",
+    "submitted_at",
+    "closed_by",
+    "points",
+    "max_points",
+    "score",
+    "passed",
+    "critical_missed",
+)
 ANALYZE_TABLES = (
     "accounts_user",
     "accounts_department",
@@ -163,6 +181,7 @@ class CourseModel:
     misleading: set  # question pks strong learners miss more often
     skills: list
     lessons_total: int
+    variants: dict = field(default_factory=dict)  # question pk -> response_variants(...)
 
 
 def prepare_course(*, path: Path, demo_review: bool, stdout=None):
@@ -252,7 +271,7 @@ def course_model(version, rng: random.Random) -> CourseModel:
         lessons.setdefault(lesson.module_id, []).append(lesson.pk)
     plans = [QuizPlan(m.quiz, pools(m.quiz), lessons.get(m.pk, [])) for m in modules]
     final = QuizPlan(version.final_exam, pools(version.final_exam)) if version.final_exam_id else None
-    return CourseModel(
+    model = CourseModel(
         version=version,
         modules=plans,
         final=final,
@@ -265,6 +284,8 @@ def course_model(version, rng: random.Random) -> CourseModel:
         skills=list(RequiredSkill.objects.filter(version=version).order_by("position")),
         lessons_total=sum(len(v) for v in lessons.values()),
     )
+    model.variants = {pk: response_variants(model, q, rng) for pk, q in questions.items() if pk in keys}
+    return model
 
 
 # --- attempts ------------------------------------------------------------------------------------
@@ -286,10 +307,17 @@ def build_layout(course: CourseModel, quiz, rng: random.Random) -> tuple[dict, l
     if quiz.shuffle_questions:
         rng.shuffle(chosen)
     used: set[str] = set()
+    pool = rng.randbytes(5 * 96).hex()
+    cursor = [0]
 
     def token() -> str:
+        nonlocal pool
         while True:
-            value = f"{rng.getrandbits(40):010x}"
+            at = cursor[0]
+            if at + 10 > len(pool):
+                pool, at = rng.randbytes(5 * 96).hex(), 0
+            cursor[0] = at + 10
+            value = pool[at : at + 10]
             if value not in used:
                 used.add(value)
                 return value
@@ -324,81 +352,128 @@ def build_layout(course: CourseModel, quiz, rng: random.Random) -> tuple[dict, l
     return {"order": [q.pk for q in chosen], "items": items}, gradable
 
 
-def make_response(course: CourseModel, question, correct: bool, rng: random.Random) -> dict:
-    """A canonical response (choice primary keys as text), right or plausibly wrong."""
+@dataclass(frozen=True)
+class Variant:
+    """One stored response to a question, graded once by the real grader."""
+
+    response: dict
+    response_json: str
+    points: Decimal
+    reason: str
+    item: object  # quizzes.grading.ItemResult
+
+
+def response_variants(
+    course: CourseModel, question, rng: random.Random
+) -> tuple[Variant, list, list, Variant]:
+    """(right, wrong variants, their weights, unanswered): canonical responses (choice primary keys as
+    text). Wrong answers favour one popular distractor, the misconception most people hold."""
+    import json
+
+    from quizzes import grading
+
     key = course.keys[question.pk]
     choices = course.choices.get(question.pk, [])
     qtype = question.type
+    wrong: list[dict] = []
+    weights: list[int] = []
     if qtype in ("single", "true_false"):
-        if correct:
-            return {"choice_ids": sorted(key.correct)}
-        wrong = [str(c.pk) for c in choices if str(c.pk) not in key.correct]
-        weights = [4] + [1] * (len(wrong) - 1)  # one popular distractor
-        return {"choice_ids": [rng.choices(wrong, weights=weights)[0]]}
-    if qtype == "multiple":
-        right = sorted(key.correct)
-        if correct:
-            return {"choice_ids": right}
-        wrong = [str(c.pk) for c in choices if str(c.pk) not in key.correct]
-        picked = rng.sample(right, max(0, len(right) - 1))
-        if wrong and (rng.random() < 0.6 or not picked):
-            picked.append(rng.choice(wrong))
-        return {"choice_ids": picked}
-    if qtype == "ordering":
+        right = {"choice_ids": sorted(key.correct)}
+        others = [str(c.pk) for c in choices if str(c.pk) not in key.correct]
+        popular = rng.randrange(len(others))
+        for i, pk in enumerate(others):
+            wrong.append({"choice_ids": [pk]})
+            weights.append(5 if i == popular else 1)
+    elif qtype == "multiple":
+        correct = sorted(key.correct)
+        right = {"choice_ids": correct}
+        others = [str(c.pk) for c in choices if str(c.pk) not in key.correct]
+        for missing in correct:
+            kept = [pk for pk in correct if pk != missing]
+            if kept:
+                wrong.append({"choice_ids": kept})
+                weights.append(2)
+        for extra in others:
+            wrong.append({"choice_ids": [*correct, extra]})
+            weights.append(1)
+    elif qtype == "ordering":
         order = list(key.order)
-        if not correct and len(order) > 1:
-            i = rng.randrange(len(order) - 1)
-            order[i], order[i + 1] = order[i + 1], order[i]
-        return {"order": order}
-    if qtype == "matching":
+        right = {"order": order}
+        for i in range(len(order) - 1):
+            swapped = list(order)
+            swapped[i], swapped[i + 1] = swapped[i + 1], swapped[i]
+            wrong.append({"order": swapped})
+            weights.append(1)
+    elif qtype == "matching":
         pairs = dict(key.pairs)
-        if not correct:
-            lefts = list(pairs)
-            if len(lefts) > 1:
-                a, b = rng.sample(lefts, 2)
-                pairs[a], pairs[b] = pairs[b], pairs[a]
-            extras = len(question.data.get("extra_right", []))
-            if extras and rng.random() < 0.3:
-                pairs[rng.choice(lefts)] = f"x{rng.randrange(extras)}"
-        return {"pairs": pairs}
-    if qtype == "numeric":
+        right = {"pairs": pairs}
+        lefts = list(pairs)
+        for i in range(len(lefts) - 1):
+            swapped = dict(pairs)
+            a, b = lefts[i], lefts[i + 1]
+            swapped[a], swapped[b] = swapped[b], swapped[a]
+            wrong.append({"pairs": swapped})
+            weights.append(2)
+        for i in range(len(question.data.get("extra_right", []))):
+            decoy = dict(pairs)
+            decoy[lefts[0]] = f"x{i}"
+            wrong.append({"pairs": decoy})
+            weights.append(1)
+    elif qtype == "numeric":
         if key.value is not None:
-            value = key.value if correct else key.value * 2 + key.tolerance + 1
+            good, bad = key.value, key.value * 2 + key.tolerance + 1
         else:
-            value = (key.minimum + key.maximum) / 2 if correct else key.maximum * 2 + 1
-        return {"value": str(value.normalize() if value == value.to_integral() else value)}
-    raise ValueError(qtype)
+            good, bad = (key.minimum + key.maximum) / 2, key.maximum * 2 + 1
+        right = {"value": _number_text(good)}
+        wrong = [{"value": _number_text(bad)}, {"value": _number_text(-bad)}]
+        weights = [3, 1]
+    else:
+        raise ValueError(qtype)
+
+    def variant(response: dict) -> Variant:
+        result = grading.grade(key, response)
+        return Variant(
+            response=response,
+            response_json=json.dumps(response),
+            points=(Decimal(result.points.numerator) / Decimal(result.points.denominator)).quantize(
+                Decimal("0.0001")
+            ),
+            reason=result.reason,
+            item=grading.ItemResult(str(question.pk), result, question.critical, question.objective),
+        )
+
+    right_variant = variant(right)
+    wrong_variants = [variant(w) for w in wrong] or [variant({})]
+    if right_variant.points != 1 or any(v.points == 1 for v in wrong_variants):
+        raise CommandError(f"demo answers for {question.key} do not grade as intended")
+    return right_variant, wrong_variants, weights or [1], variant({})
+
+
+def _number_text(value: Decimal) -> str:
+    return str(value.normalize()) if value == value.to_integral() else str(value)
 
 
 def grade_attempt(course: CourseModel, quiz, gradable: list[int], skill: float, rng: random.Random):
-    """Answers (unsaved rows without attempt) and the engine's summary for one submitted attempt."""
+    """[(Variant)] per gradable item and the engine's summary (quizzes.grading.summarise)."""
     from quizzes import grading
-    from quizzes.models import Answer
 
-    answers, items = [], []
+    chosen, items = [], []
     for qid in gradable:
-        question = course.questions[qid]
+        right, wrong, weights, blank = course.variants[qid]
         if qid in course.misleading:
             p = _sigmoid(0.9 - 1.4 * (skill - 1.0))  # the strong read too much into it
         else:
             p = _sigmoid(skill + 1.0 - course.hardness[qid])
-        if rng.random() < 0.006:
-            response = {}  # left unanswered
+        roll = rng.random()
+        if roll < 0.005:
+            v = blank  # left unanswered: graded as such at submit
+        elif rng.random() < p:
+            v = right
         else:
-            response = make_response(course, question, rng.random() < p, rng)
-        result = grading.grade(course.keys[qid], response)
-        items.append(grading.ItemResult(str(qid), result, question.critical, question.objective))
-        answers.append(
-            Answer(
-                question_id=qid,
-                response=response,
-                points=(Decimal(result.points.numerator) / Decimal(result.points.denominator)).quantize(
-                    Decimal("0.0001")
-                ),
-                reason=result.reason,
-            )
-        )
-    return answers, grading.summarise(items, pass_mark_percent=quiz.pass_mark)
+            v = rng.choices(wrong, weights=weights)[0]
+        chosen.append(v)
+        items.append(v.item)
+    return chosen, grading.summarise(items, pass_mark_percent=quiz.pass_mark)
 
 
 # --- people --------------------------------------------------------------------------------------
@@ -432,17 +507,18 @@ class Journey:
         self.final_allowance = 0  # extra attempts granted on the final exam
         self.answers = 0
         self.multiplier = Decimal("1.5") if rng.random() < 0.01 else Decimal(1)
-        self.override_granted_at = None
 
     def attempt(self, quiz, at: datetime, *, skill: float):
         from quizzes.models import Attempt
 
         layout, gradable = build_layout(self.course, quiz, self.rng)
-        answers, summary = grade_attempt(self.course, quiz, gradable, skill, self.rng)
+        chosen, summary = grade_attempt(self.course, quiz, gradable, skill, self.rng)
         minutes = self.rng.uniform(0.35, 0.9) * (quiz.time_limit_minutes or 30)
         submitted = at + timedelta(minutes=minutes)
-        for i, answer in enumerate(answers):
-            answer.saved_at = at + timedelta(minutes=minutes * (i + 1) / (len(answers) + 1))
+        step = timedelta(minutes=minutes / (len(chosen) + 1))
+        answers = [
+            (qid, v, at + step * (i + 1)) for i, (qid, v) in enumerate(zip(gradable, chosen, strict=True))
+        ]
         self.numbers[quiz.pk] = self.numbers.get(quiz.pk, 0) + 1
         attempt = Attempt(
             user=self.person.user,
@@ -660,14 +736,14 @@ def people_for(users: list, *, answers_per_person: int, now: datetime, rng: rand
     people = []
     for user in users:
         new_hire = user.hire_date > timezone.localdate(now) - timedelta(days=400)
-        pace = 0.0 if rng.random() < 0.07 else max(0.15, rng.lognormvariate(0.1, 0.45))
+        pace = 0.0 if rng.random() < 0.04 else max(0.15, rng.lognormvariate(0.4, 0.4))
         people.append(
             Person(
                 user=user,
                 new_hire=new_hire,
-                ability=rng.gauss(0.9, 0.7),
+                ability=rng.gauss(1.45, 0.7),
                 pace=pace,
-                budget=int(answers_per_person * rng.uniform(0.8, 1.2)),
+                budget=int(answers_per_person * rng.uniform(0.65, 1.0)),
             )
         )
     return people
@@ -816,7 +892,32 @@ def make_org(*, staff: int, departments: int, password_hash: str, now: datetime,
     return top, depts, list(heads) + leads + learners
 
 
-def insert_chunk(rows: ChunkRows) -> int:
+def _reserve_ids(table: str, n: int) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, n]
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _copy(table: str, columns: tuple[str, ...], rows) -> None:
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN"  # constant table and column names
+        ) as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+
+
+def insert_chunk(rows: ChunkRows, *, copy: bool = False) -> int:
+    """Inserts in dependency order with bulk_create in batches. With `copy` (--copy), the two big
+    tables (attempts, answers) go in with PostgreSQL's COPY instead, their ids reserved from the
+    sequence first: Django 5.2's bulk_create sends rows as UNNEST arrays that psycopg quotes element by
+    element in Python, which dominates for a million rows and the JSON layouts."""
+    import json
+
     from courses.models import Enrollment, LessonProgress, Notification, SkillSignoff
     from quizzes.models import Answer, Attempt, QuizOverride
 
@@ -825,14 +926,53 @@ def insert_chunk(rows: ChunkRows) -> int:
     SkillSignoff.objects.bulk_create(rows.signoffs, batch_size=INSERT_BATCH)
     Notification.objects.bulk_create(rows.notifications, batch_size=INSERT_BATCH)
     QuizOverride.objects.bulk_create(rows.quiz_overrides, batch_size=INSERT_BATCH)
+    count = sum(len(answers) for _, answers in rows.attempts)
+    if copy:
+        attempts = [a for a, _ in rows.attempts]
+        for attempt, pk in zip(attempts, _reserve_ids(Attempt._meta.db_table, len(attempts)), strict=True):
+            attempt.pk = pk
+        _copy(
+            Attempt._meta.db_table,
+            ATTEMPT_COLUMNS,
+            (
+                (
+                    *(getattr(a, f"{c}") for c in ATTEMPT_COLUMNS[:5]),
+                    json.dumps(a.layout),
+                    *(getattr(a, c) for c in ATTEMPT_COLUMNS[6:-1]),
+                    json.dumps(a.critical_missed),
+                )
+                for a in attempts
+            ),
+        )
+        _copy(
+            Answer._meta.db_table,
+            ("attempt_id", "question_id", "response", "saved_at", "points", "reason"),
+            (
+                (attempt.pk, qid, v.response_json, saved_at, v.points, v.reason)
+                for attempt, answers in rows.attempts
+                for qid, v, saved_at in answers
+            ),
+        )
+        return count
     Attempt.objects.bulk_create([a for a, _ in rows.attempts], batch_size=2000)
-    answers = []
-    for attempt, attempt_answers in rows.attempts:
-        for answer in attempt_answers:
-            answer.attempt_id = attempt.pk
-        answers += attempt_answers
-    Answer.objects.bulk_create(answers, batch_size=INSERT_BATCH)
-    return len(answers)
+    batch: list = []
+    for attempt, answers in rows.attempts:
+        batch += [
+            Answer(
+                attempt_id=attempt.pk,
+                question_id=qid,
+                response=v.response,
+                saved_at=saved_at,
+                points=v.points,
+                reason=v.reason,
+            )
+            for qid, v, saved_at in answers
+        ]
+        if len(batch) >= INSERT_BATCH:
+            Answer.objects.bulk_create(batch)
+            batch = []
+    Answer.objects.bulk_create(batch)
+    return count
 
 
 def audit_overrides(now: datetime) -> int:
@@ -902,6 +1042,7 @@ def generate(
     course_path: Path = COURSE_DIR,
     password: str | None = None,
     seed: int = 2030,
+    copy: bool = False,
     now: datetime | None = None,
     stdout=None,
 ) -> dict:
@@ -947,7 +1088,7 @@ def generate(
             for person in people[start : start + PEOPLE_PER_CHUNK]:
                 simulate(course, person, rows, random.Random(rng.getrandbits(64)), now)
             s1 = time.perf_counter()
-            answers += insert_chunk(rows)
+            answers += insert_chunk(rows, copy=copy)
             attempts += len(rows.attempts)
             simulate_s += s1 - s0
             insert_s += time.perf_counter() - s1
@@ -1013,6 +1154,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--password", default=None, help="password of demo-top, heads and demo-admin")
         parser.add_argument("--seed", type=int, default=2030)
+        parser.add_argument(
+            "--copy",
+            action="store_true",
+            help="insert attempts and answers with PostgreSQL COPY instead of bulk_create (faster)",
+        )
         parser.add_argument("--course-path", type=Path, default=COURSE_DIR)
 
     def handle(self, *args, **options):
@@ -1034,6 +1180,7 @@ class Command(BaseCommand):
             course_path=options["course_path"],
             password=options["password"] or os.environ.get("DEMO_PASSWORD") or None,
             seed=options["seed"],
+            copy=options["copy"],
             stdout=self.stdout,
         )
         t = report["timings_seconds"]

@@ -19,8 +19,9 @@
     document.querySelectorAll("canvas[data-chart=completions]").forEach(function (canvas) {
       var d = data(canvas);
       var sets = [{ label: "All", data: d.overall, borderColor: "#111827", borderWidth: 3 }];
+      var many = Object.keys(d.departments).length > 4;  // twenty lines are unreadable: shown on demand
       Object.keys(d.departments).forEach(function (name, i) {
-        sets.push({ label: name, data: d.departments[name], borderColor: palette[i % palette.length] });
+        sets.push({ label: name, data: d.departments[name], borderColor: palette[i % palette.length], hidden: many });
       });
       new Chart(canvas, {
         type: "line", data: { labels: d.labels, datasets: sets },

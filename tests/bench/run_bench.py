@@ -1,0 +1,643 @@
+"""Quiz engine benchmarks against the baseline (DESIGN.md, "Performance"). Not part of the test suite.
+
+    .venv/bin/python tests/bench/run_bench.py [--rounds 3] [--duration 20]
+
+1. Creates the database `elearn_bench` on the local PostgreSQL (dropped and recreated each run, dropped
+   again at the end unless --keep-db), migrates the real app into it and creates the baseline's table.
+2. Seeds (tests/bench/seed.py): learners with API tokens, one 20-question quiz of all seven types,
+   400 open attempts for autosave and, per round, 2,000 attempts with every answer saved.
+3. Starts two gunicorn servers on 127.0.0.1 with the production gunicorn.conf.py (gthread, 2 workers x
+   4 threads) and a pool of 4 connections per process: the baseline (baseline_app.py) and the real app
+   (production settings, all middleware, token auth).
+4. Each round: wrk (2 threads, 16 connections, --duration s, after a short unrecorded warm-up) PUTs
+   the same shuffled answer bodies to the baseline and then to the real app's autosave endpoint; then
+   16 client threads POST the submits of that round's 2,000 attempts, only the submits timed.
+5. Prints every round and the medians, and writes tests/bench/results/latest.json.
+
+Ratios are taken within a round (the machine's speed drifts between runs) and the medians reported.
+Only 127.0.0.1 is contacted. Every process started here is stopped on exit, Ctrl-C included.
+"""
+
+import argparse
+import contextlib
+import http.client
+import itertools
+import json
+import os
+import platform
+import re
+import resource
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "tests" / "bench"
+PYTHON = ROOT / ".venv" / "bin" / "python"
+GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
+DB_NAME = "elearn_bench"
+DB_URL = f"{PG_SERVER}/{DB_NAME}"
+TARGETS = {"autosave_rps_ratio": 0.5, "autosave_p99_ratio": 2.0, "submit_rps_ratio": 0.15}
+
+PROCESSES: list[subprocess.Popen] = []
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# --- processes -----------------------------------------------------------------------------------
+
+
+def start(cmd: list[str], *, env: dict, logfile: Path) -> subprocess.Popen:
+    out = logfile.open("ab")
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    PROCESSES.append(proc)
+    return proc
+
+
+def stop_all() -> None:
+    """Stop the process groups started here (gunicorn masters and their workers), and only those."""
+    for proc in PROCESSES:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 25
+    for proc in PROCESSES:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+    PROCESSES.clear()
+
+
+def _on_signal(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def run(cmd: list[str], *, env: dict | None = None, timeout: float, logfile: Path | None = None) -> str:
+    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    if logfile is not None:
+        with logfile.open("a") as fh:
+            fh.write(f"$ {' '.join(map(str, cmd))}\n{result.stdout}{result.stderr}\n")
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"{cmd[:4]} failed ({result.returncode}):\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+        )
+    return result.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_ready(url: str, proc: subprocess.Popen, logfile: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"server exited ({proc.returncode}); see {logfile}:\n{logfile.read_text()[-3000:]}"
+            )
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - 127.0.0.1 only
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} not ready after {timeout}s; see {logfile}")
+
+
+# --- database ------------------------------------------------------------------------------------
+
+
+def sql(dbname: str, *statements: str) -> list:
+    import psycopg
+
+    rows = []
+    with psycopg.connect(f"{PG_SERVER}/{dbname}", autocommit=True, connect_timeout=5) as conn:
+        for statement in statements:
+            cur = conn.execute(statement)
+            rows.append(cur.fetchall() if cur.description else None)
+    return rows
+
+
+# --- CPU accounting ------------------------------------------------------------------------------
+#
+# The machine is shared (PostgreSQL, the load generator, and whatever else runs there), so every
+# measurement records where the CPU went: the server under test, its PostgreSQL backends, the load
+# generator, and "foreign" CPU (everything else). A run with much foreign CPU is flagged as noisy, and
+# CPU milliseconds per request are reported next to the rates because they drift far less.
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _machine_ticks() -> tuple[int, int]:
+    with open("/proc/stat") as fh:
+        fields = [int(v) for v in fh.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields[:8]), idle  # user..steal; guest time is already inside user
+
+
+def _process_ticks(server_pgid: int) -> dict[str, dict[int, int]]:
+    """CPU ticks of the server's processes (by process group) and of PostgreSQL backends on DB_NAME."""
+    out: dict[str, dict[int, int]] = {"server": {}, "database": {}}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                stat = fh.read()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            ticks = int(fields[11]) + int(fields[12])
+            if int(fields[2]) == server_pgid:
+                out["server"][int(entry)] = ticks
+            elif "postgres" in stat[: stat.rindex(")")]:
+                with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                    if f" {DB_NAME} ".encode() in fh.read().replace(b"\0", b" "):
+                        out["database"][int(entry)] = ticks
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+class CpuMeter:
+    def __init__(self, server_pgid: int):
+        self.pgid = server_pgid
+
+    def __enter__(self):
+        self.machine0 = _machine_ticks()
+        self.procs0 = _process_ticks(self.pgid)
+        self.self0 = resource.getrusage(resource.RUSAGE_SELF)
+        self.children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return self
+
+    def __exit__(self, *exc):
+        self.machine1 = _machine_ticks()
+        self.procs1 = _process_ticks(self.pgid)
+        self.self1 = resource.getrusage(resource.RUSAGE_SELF)
+        self.children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+
+    def result(self, requests: int) -> dict:
+        def delta(kind):
+            return sum(t - self.procs0[kind].get(pid, 0) for pid, t in self.procs1[kind].items()) / TICK
+
+        def rusage(a, b):
+            return (b.ru_utime - a.ru_utime) + (b.ru_stime - a.ru_stime)
+
+        total = (self.machine1[0] - self.machine0[0]) / TICK
+        busy = total - (self.machine1[1] - self.machine0[1]) / TICK
+        server, database = delta("server"), delta("database")
+        client = rusage(self.self0, self.self1) + rusage(
+            self.children0, self.children1
+        )  # wrk, submit threads
+        foreign = max(0.0, busy - server - database - client)
+        n = max(requests, 1)
+        return {
+            "server_ms_per_request": round(server * 1000 / n, 3),
+            "database_ms_per_request": round(database * 1000 / n, 3),
+            "cpu_seconds": {
+                "server": round(server, 2),
+                "database": round(database, 2),
+                "load_generator": round(client, 2),
+                "foreign": round(foreign, 2),
+                "idle": round(total - busy, 2),
+            },
+            "foreign_share": round(foreign / total, 3) if total else 0.0,
+        }
+
+
+def wait_for_quiet(max_wait: float, threshold: float = 0.15) -> float:
+    """Wait (at most max_wait seconds) until the machine is mostly idle; return the busy share seen."""
+    deadline = time.monotonic() + max_wait
+    warned = False
+    while True:
+        t0, i0 = _machine_ticks()
+        time.sleep(2)
+        t1, i1 = _machine_ticks()
+        busy = 1 - (i1 - i0) / max(t1 - t0, 1)
+        if busy <= threshold or time.monotonic() >= deadline:
+            if busy > threshold:
+                log(f"machine still {busy:.0%} busy with other work after {max_wait:.0f}s; measuring anyway")
+            return round(busy, 3)
+        if not warned:
+            log(f"machine {busy:.0%} busy with other work; waiting up to {max_wait:.0f}s for it to settle")
+            warned = True
+
+
+# --- load generators -----------------------------------------------------------------------------
+
+
+def wrk(url: str, requests_file: Path, *, duration: int, threads: int, connections: int) -> dict:
+    cmd = [
+        "wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
+        "-s", str(BENCH / "autosave.lua"), url, "--", str(requests_file),
+    ]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
+    match = re.search(r"^BENCH_JSON (\{.*\})$", out.stdout, re.MULTILINE)
+    if out.returncode != 0 or match is None:
+        raise RuntimeError(f"wrk failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+    data = json.loads(match.group(1))
+    seconds = data["duration_us"] / 1e6
+    errors = sum(data["errors"].values())
+    lat = data["latency_us"]
+    return {
+        "requests": data["requests"],
+        "seconds": round(seconds, 2),
+        "rps": round(data["requests"] / seconds, 1),
+        "ok_rps": round((data["requests"] - data["errors"]["status"]) / seconds, 1),
+        "p50_ms": lat["p50"] / 1000,
+        "p90_ms": lat["p90"] / 1000,
+        "p99_ms": lat["p99"] / 1000,
+        "p999_ms": lat["p999"] / 1000,
+        "max_ms": lat["max"] / 1000,
+        "errors": data["errors"],
+        "error_count": errors,
+    }
+
+
+def submit_all(port: int, lines: list[tuple[str, str]], *, connections: int) -> dict:
+    """POST every submit once over `connections` keep-alive connections; only this loop is timed."""
+    counter = itertools.count()
+    barrier = threading.Barrier(connections + 1)
+    results: list[list[tuple[float, int, bool]]] = [[] for _ in range(connections)]
+
+    def worker(slot: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        barrier.wait()
+        while (i := next(counter)) < len(lines):
+            path, token = lines[i]
+            began = time.perf_counter()
+            try:
+                conn.request("POST", path, headers={"Authorization": f"Token {token}", "Content-Length": "0"})
+                response = conn.getresponse()
+                body = response.read()
+                status, graded = response.status, b'"graded_now":true' in body
+                if response.will_close:
+                    conn.close()
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                status, graded = 0, False
+            results[slot].append((time.perf_counter() - began, status, graded))
+        conn.close()
+
+    workers = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(connections)]
+    for t in workers:
+        t.start()
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    barrier.wait()
+    began = time.perf_counter()
+    for t in workers:
+        t.join(timeout=1800)
+    elapsed = time.perf_counter() - began
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    flat = [r for rs in results for r in rs]
+    latencies = sorted(r[0] for r in flat)
+    ok = sum(1 for _, status, graded in flat if status == 200 and graded)
+    statuses: dict[str, int] = {}
+    for _, status, _graded in flat:
+        statuses[str(status)] = statuses.get(str(status), 0) + 1
+
+    def pct(p: float) -> float:
+        return round(latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000, 2)
+
+    return {
+        "submits": len(flat),
+        "graded": ok,
+        "seconds": round(elapsed, 2),
+        "rps": round(ok / elapsed, 1),
+        "p50_ms": pct(50),
+        "p90_ms": pct(90),
+        "p99_ms": pct(99),
+        "max_ms": round(latencies[-1] * 1000, 2),
+        "statuses": statuses,
+        "error_count": len(flat) - ok,
+        "client_cpu_seconds": round((cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime), 2),
+    }
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+def ratios(base: dict, auto: dict, submit: dict) -> dict:
+    return {
+        "autosave_rps_ratio": round(auto["ok_rps"] / base["ok_rps"], 3),
+        "autosave_p99_ratio": round(auto["p99_ms"] / base["p99_ms"], 3),
+        "submit_rps_ratio": round(submit["rps"] / base["ok_rps"], 3),
+    }
+
+
+def table(rounds: list[dict], median: dict) -> str:
+    head = (
+        f"{'round':<7}{'baseline':>10}{'p99 ms':>8} |{'autosave':>10}{'p99 ms':>8} |"
+        f"{'rps ratio':>10}{'p99 ratio':>10} |{'submits/s':>10}{'p99 ms':>9}{'ratio':>8}"
+    )
+    rule = "-" * len(head)
+    lines = [rule, f"{'':<7}{'req/s':>10}{'':>8} |{'req/s':>10}{'':>8} |{'':>20} |", head, rule]
+
+    def row(label, r):
+        b, a, s, x = r["baseline"], r["autosave"], r["submit"], r["ratios"]
+        return (
+            f"{label:<7}{b['ok_rps']:>10.0f}{b['p99_ms']:>8.1f} |{a['ok_rps']:>10.0f}{a['p99_ms']:>8.1f} |"
+            f"{x['autosave_rps_ratio']:>10.2f}{x['autosave_p99_ratio']:>10.2f} |"
+            f"{s['rps']:>10.1f}{s['p99_ms']:>9.1f}{x['submit_rps_ratio']:>8.3f}"
+        )
+
+    for r in rounds:
+        lines.append(row(str(r["round"]), r))
+    lines.append(rule)
+    lines.append(row("median", median))
+    t = TARGETS
+    lines.append(
+        f"{'target':<7}{'':>10}{'':>8} |{'':>10}{'':>8} |{'>= ' + str(t['autosave_rps_ratio']):>10}"
+        f"{'<= ' + str(t['autosave_p99_ratio']):>10} |{'':>10}{'':>9}{'>= ' + str(t['submit_rps_ratio']):>8}"
+    )
+    lines.append(rule)
+    return "\n".join(lines)
+
+
+def cpu_table(rounds: list[dict]) -> str:
+    lines = [
+        "CPU ms per request (server processes / their PostgreSQL backends); foreign = other work on the machine",
+        f"{'round':<7}{'baseline':>16}{'autosave':>16}{'submit':>16}   foreign CPU share (b / a / s)",
+    ]
+    for r in rounds:
+        cells, shares = [], []
+        for key in ("baseline", "autosave", "submit"):
+            cpu = r[key]["cpu"]
+            cells.append(f"{cpu['server_ms_per_request']:.2f} / {cpu['database_ms_per_request']:.2f}")
+            shares.append(f"{cpu['foreign_share']:.0%}")
+        lines.append(f"{r['round']:<7}{cells[0]:>16}{cells[1]:>16}{cells[2]:>16}   {' / '.join(shares)}")
+    return "\n".join(lines)
+
+
+def noisy_runs(rounds: list[dict]) -> list[str]:
+    return [
+        f"round {r['round']} {key}"
+        for r in rounds
+        for key in ("baseline", "autosave", "submit")
+        if r[key]["cpu"]["foreign_share"] > 0.10
+    ]
+
+
+def median_of(rounds: list[dict]) -> dict:
+    def med(section: str, key: str) -> float:
+        return round(statistics.median(r[section][key] for r in rounds), 3)
+
+    return {
+        "baseline": {k: med("baseline", k) for k in ("ok_rps", "p50_ms", "p99_ms")},
+        "autosave": {k: med("autosave", k) for k in ("ok_rps", "p50_ms", "p99_ms")},
+        "submit": {k: med("submit", k) for k in ("rps", "p50_ms", "p99_ms")},
+        "ratios": {k: med("ratios", k) for k in TARGETS},
+    }
+
+
+def environment_info() -> dict:
+    def version(cmd):
+        try:
+            return (
+                subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.strip().splitlines()[0]
+            )
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return None
+
+    return {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "host": platform.node(),
+        "cpus": os.cpu_count(),
+        "loadavg_before": os.getloadavg(),
+        "python": platform.python_version(),
+        "django": version([str(PYTHON), "-c", "import django; print(django.get_version())"]),
+        "postgresql": sql("postgres", "SHOW server_version")[0][0][0],
+        "wrk": version(["sh", "-c", "wrk -v 2>&1"]),
+    }
+
+
+# --- main ----------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=20, help="seconds of each wrk run")
+    parser.add_argument(
+        "--warmup", type=int, default=3, help="seconds of unrecorded load before each wrk run"
+    )
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections and submit clients")
+    parser.add_argument("--submit-size", type=int, default=2000, help="attempts submitted per round")
+    parser.add_argument("--autosave-users", type=int, default=400, help="open attempts the PUTs spread over")
+    parser.add_argument("--pool", type=int, default=4, help="DATABASE_POOL_MAX of each server process")
+    parser.add_argument(
+        "--keep-max-requests",
+        action="store_true",
+        help="keep gunicorn.conf.py's max_requests (by default off: at benchmark rates it recycles each worker "
+        "every few seconds, and the restarts rather than the code would dominate both tails)",
+    )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=120,
+        help="seconds to wait for other load to settle before each run",
+    )
+    parser.add_argument("--keep-db", action="store_true", help="leave elearn_bench for inspection")
+    parser.add_argument("--output", type=Path, default=BENCH / "results" / "latest.json")
+    args = parser.parse_args()
+    if not 1 <= args.rounds <= 9 or not 1 <= args.duration <= 300:
+        parser.error("--rounds 1-9 and --duration 1-300 keep the run bounded")
+
+    if shutil.which("wrk") is None:
+        log("wrk is missing: installing the Debian package")
+        subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, timeout=600)
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    work = Path(tempfile.mkdtemp(prefix="elearn-bench-"))
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": DB_URL,
+        "BENCH_DATABASE_URL": DB_URL,
+        "CELERY_BROKER_URL": os.environ.get("BENCH_CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"),
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DATABASE_POOL_MAX": str(args.pool),
+        "GUNICORN_WORKERS": "2",
+        "GUNICORN_THREADS": "4",
+    }
+    app_env = {**env, "DJANGO_SETTINGS_MODULE": "tests.bench.app_settings"}
+    setup_env = {**app_env, "DATABASE_POOL": "false"}
+    base_env = {**env, "DJANGO_SETTINGS_MODULE": "tests.bench.baseline_settings"}
+    setup_log = work / "setup.log"
+    try:
+        info = environment_info()
+        log(f"work dir {work}; {info['cpus']} CPUs, load {info['loadavg_before']}")
+        sql("postgres", f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)", f"CREATE DATABASE {DB_NAME}")
+        t0 = time.monotonic()
+        run([str(PYTHON), "manage.py", "migrate", "--noinput"], env=setup_env, timeout=600, logfile=setup_log)
+        run([str(PYTHON), "-m", "tests.bench.baseline_app", "create-table"], env=base_env, timeout=60)
+        log(f"migrated {DB_NAME} in {time.monotonic() - t0:.0f}s; seeding")
+        run(
+            [
+                str(PYTHON), "-m", "tests.bench.seed", "--out", str(work),
+                "--autosave-users", str(args.autosave_users),
+                "--submit-batches", str(args.rounds), "--submit-size", str(args.submit_size),
+            ],
+            env=setup_env, timeout=1800, logfile=setup_log,
+        )  # fmt: skip
+        seed = json.loads((work / "seed.json").read_text())
+        sql(DB_NAME, "VACUUM ANALYZE")
+        log(f"seeded in {seed['seconds']}s: {seed}")
+
+        gunicorn_extra = [] if args.keep_max_requests else ["--max-requests", "0"]
+        if (
+            "--no-control-socket"
+            in subprocess.run([str(GUNICORN), "--help"], capture_output=True, text=True, timeout=60).stdout
+        ):
+            gunicorn_extra.append(
+                "--no-control-socket"
+            )  # two masters must not share ~/.gunicorn/gunicorn.ctl
+        servers, pgids = {}, {}
+        for name, app, env_, probe in (
+            ("baseline", "tests.bench.baseline_app:application", base_env, "/ping"),
+            ("app", "elearn.wsgi:application", app_env, "/healthz"),
+        ):
+            port = free_port()
+            logfile = work / f"{name}.log"
+            proc = start(
+                [
+                    str(GUNICORN),
+                    "-c",
+                    "gunicorn.conf.py",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    *gunicorn_extra,
+                    app,
+                ],
+                env={**env_, "GUNICORN_BIND": f"127.0.0.1:{port}"},
+                logfile=logfile,
+            )
+            wait_ready(f"http://127.0.0.1:{port}{probe}", proc, logfile)
+            servers[name] = port
+            pgids[name] = proc.pid  # start_new_session: the master leads its workers' process group
+        log(f"servers up: {servers}")
+
+        requests_file = work / "autosave.tsv"
+        first = requests_file.read_text().splitlines()[0].split("\t")
+        for name, port in servers.items():  # one request each, so a broken setup fails loudly here
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request(
+                "PUT", first[0], body=first[2],
+                headers={"Authorization": f"Token {first[1]}", "Content-Type": "application/json"},
+            )  # fmt: skip
+            response = conn.getresponse()
+            body = response.read()
+            conn.close()
+            if response.status != 200:
+                raise RuntimeError(f"{name}: PUT {first[0]} -> {response.status} {body[:500]!r}")
+
+        rounds = []
+        for n in range(1, args.rounds + 1):
+            result = {"round": n}
+            for name, key in (("baseline", "baseline"), ("app", "autosave")):
+                url = f"http://127.0.0.1:{servers[name]}"
+                load = {"threads": args.threads, "connections": args.connections}
+                busy_before = wait_for_quiet(args.quiet_wait)
+                if args.warmup:
+                    wrk(url, requests_file, duration=args.warmup, **load)
+                with CpuMeter(pgids[name]) as meter:
+                    result[key] = wrk(url, requests_file, duration=args.duration, **load)
+                result[key]["cpu"] = meter.result(result[key]["requests"]) | {"busy_before": busy_before}
+                log(
+                    f"round {n} {key}: {result[key]['ok_rps']} req/s, p99 {result[key]['p99_ms']} ms, "
+                    f"errors {result[key]['errors']}, cpu {result[key]['cpu']}"
+                )
+            lines = [tuple(line.split("\t")) for line in (work / f"submit-{n}.tsv").read_text().splitlines()]
+            busy_before = wait_for_quiet(args.quiet_wait)
+            with CpuMeter(pgids["app"]) as meter:
+                result["submit"] = submit_all(servers["app"], lines, connections=args.connections)
+            result["submit"]["cpu"] = meter.result(result["submit"]["submits"]) | {"busy_before": busy_before}
+            log(f"round {n} submit: {result['submit']}")
+            result["ratios"] = ratios(result["baseline"], result["autosave"], result["submit"])
+            rounds.append(result)
+
+        median = median_of(rounds)
+        passed = {
+            "autosave_rps_ratio": median["ratios"]["autosave_rps_ratio"] >= TARGETS["autosave_rps_ratio"],
+            "autosave_p99_ratio": median["ratios"]["autosave_p99_ratio"] <= TARGETS["autosave_p99_ratio"],
+            "submit_rps_ratio": median["ratios"]["submit_rps_ratio"] >= TARGETS["submit_rps_ratio"],
+        }
+        errors = sum(r[k]["error_count"] for r in rounds for k in ("baseline", "autosave", "submit"))
+        report = {
+            "command": " ".join([".venv/bin/python", "tests/bench/run_bench.py", *sys.argv[1:]]),
+            "environment": info,
+            "settings": {
+                "gunicorn": "gunicorn.conf.py: gthread, 2 workers x 4 threads"
+                + (", max_requests 2000 (+200 jitter)" if args.keep_max_requests else ", max_requests off"),
+                "pool_max": args.pool,
+                "wrk": {
+                    "threads": args.threads,
+                    "connections": args.connections,
+                    "duration_s": args.duration,
+                    "warmup_s": args.warmup,
+                },
+                "submit_clients": args.connections,
+                "autosave_attempts": args.autosave_users,
+                "submit_attempts_per_round": args.submit_size,
+            },
+            "seed": seed,
+            "rounds": rounds,
+            "median": median,
+            "targets": TARGETS,
+            "passed": passed,
+            "errors": errors,
+            "noisy_runs": noisy_runs(rounds),
+        }
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(report, indent=2) + "\n")
+        print()
+        print(table(rounds, median))
+        print(cpu_table(rounds))
+        if report["noisy_runs"]:
+            print(f"NOISY (over 10% of the CPU went to other work): {', '.join(report['noisy_runs'])}")
+        print(
+            f"autosave req/s ratio {'PASS' if passed['autosave_rps_ratio'] else 'MISS'}, "
+            f"autosave p99 ratio {'PASS' if passed['autosave_p99_ratio'] else 'MISS'}, "
+            f"submit ratio {'PASS' if passed['submit_rps_ratio'] else 'MISS'}; "
+            f"{errors} failed requests; results in {args.output.relative_to(ROOT)}"
+        )
+        return 0 if all(passed.values()) and errors == 0 else 1
+    finally:
+        stop_all()
+        if not args.keep_db:
+            try:
+                sql("postgres", f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+            except Exception as exc:  # noqa: BLE001 - cleanup must not hide the real error
+                log(f"could not drop {DB_NAME}: {exc}")
+        if os.environ.get("BENCH_KEEP_WORKDIR"):
+            log(f"logs kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
