@@ -699,12 +699,6 @@ def word_boxes(pdf: bytes, tmp_dir) -> list[tuple[str, float, float, float, floa
     return [(w, float(a), float(b), float(c), float(d)) for a, b, c, d, w in re.findall(pattern, html)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Layout bug, reported, not fixed here: the signature and QR block is absolutely positioned at "
-    "the bottom of the frame, so a long accrediting statement (with a two-line name and title) runs "
-    "under the signature and the QR code instead of pushing them down.",
-)
 @pytest.mark.parametrize("paper", ["a4", "letter"])
 def test_a_long_statement_does_not_run_under_the_signature_or_the_qr_code(tmp_path, paper):
     certificate = Certificate(
