@@ -3,7 +3,7 @@ revoked or reissued with a reason; people can be enrolled in bulk."""
 
 from django import forms
 from django.contrib import admin, messages
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -45,7 +45,7 @@ class CourseAdmin(ReadOnlyAdmin):
         ] + super().get_urls()
 
     def evaluations_view(self, request, course_id):
-        course = Course.objects.get(pk=course_id)
+        course = get_object_or_404(Course, pk=course_id)
         context = {
             **self.admin_site.each_context(request),
             "course": course,

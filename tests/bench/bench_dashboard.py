@@ -2,10 +2,11 @@
 memory at demo-organisation scale. Not collected by pytest (tests/bench/conftest.py ignores this folder).
 
     .venv/bin/python tests/bench/bench_dashboard.py [--staff 5000] [--answers-per-person 200] [--copy]
-                                                    [--requests 20] [--keep-db]
+                                                    [--requests 20] [--keep-db | --reuse-db]
 
 1. Creates the database `elearn_bench_dashboard` on the local PostgreSQL (dropped and recreated each
-   run, dropped again at the end unless --keep-db), migrates it with the benchmark's production
+   run, dropped again at the end unless --keep-db; --reuse-db measures what a --keep-db run left
+   there instead, without generating again), migrates it with the benchmark's production
    settings (tests/bench/app_settings.py) and collects static files into a temporary folder.
 2. Generates the demo organisation with `manage.py generate_demo_org --demo-review` (5,000 staff in 20
    departments under one top supervisor, about 1,000,000 answers; `--copy` inserts attempts and
@@ -248,6 +249,21 @@ for path in paths:
 print("BENCH_JSON " + json.dumps(out))
 """
 
+COUNTS = (
+    "SELECT (SELECT count(*) FROM accounts_user), (SELECT count(*) FROM courses_enrollment), "
+    "(SELECT count(*) FROM quizzes_attempt), (SELECT count(*) FROM quizzes_answer)"
+)
+SET_PASSWORD = r"""
+import sys
+import django
+django.setup()
+from accounts.models import User
+user = User.objects.get(username=sys.argv[1])
+user.set_password(sys.argv[2])
+user.save(update_fields=["password"])
+print("BENCH_JSON {}")
+"""
+
 EXPORT = r"""
 import json, resource, sys, time
 import django
@@ -308,6 +324,9 @@ def main() -> int:
     )
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--keep-db", action="store_true", help=f"leave {DB_NAME} for inspection")
+    parser.add_argument(
+        "--reuse-db", action="store_true", help=f"measure the organisation a --keep-db run left in {DB_NAME}"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     if not 100 <= args.staff <= 50000 or not 5 <= args.requests <= 1000:
@@ -337,39 +356,53 @@ def main() -> int:
     results: dict = {"targets": TARGETS}
     try:
         load_before = list(os.getloadavg())
-        sql("postgres", f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)", f"CREATE DATABASE {DB_NAME}")
-        t0 = time.monotonic()
-        run([str(PYTHON), "manage.py", "migrate", "--noinput"], env=setup_env, timeout=900)
-        run([str(PYTHON), "manage.py", "collectstatic", "--noinput", "-v0"], env=setup_env, timeout=300)
-        log(f"migrated {DB_NAME} and collected static files in {time.monotonic() - t0:.0f}s; generating")
-
-        command = [
-            str(PYTHON), "manage.py", "generate_demo_org", "--demo-review",
-            "--staff", str(args.staff), "--departments", str(args.departments),
-            "--answers-per-person", str(args.answers_per_person), "--password", password,
-        ] + (["--copy"] if args.copy else [])  # fmt: skip
-        t0 = time.monotonic()
-        out = run(command, env=setup_env, timeout=3600)
-        generate_seconds = time.monotonic() - t0
-        log(out.strip().splitlines()[-3])
-        counts = sql(
-            DB_NAME,
-            "SELECT (SELECT count(*) FROM accounts_user), (SELECT count(*) FROM courses_enrollment), "
-            "(SELECT count(*) FROM quizzes_attempt), (SELECT count(*) FROM quizzes_answer)",
-        )[0][0]
-        t0 = time.monotonic()
-        sql(DB_NAME, "VACUUM ANALYZE")
-        results["generate"] = {
-            "command": " ".join(c if c != password else "***" for c in command[1:]),
-            "wall_seconds": round(generate_seconds, 1),
-            "command_output": [line for line in out.splitlines() if "Done in" in line or "timings" in line],
-            "users": counts[0],
-            "enrollments": counts[1],
-            "attempts": counts[2],
-            "answers": counts[3],
-            "vacuum_analyze_seconds": round(time.monotonic() - t0, 1),
-        }
-        log(f"generated in {generate_seconds:.0f}s: {results['generate']}")
+        if args.reuse_db:
+            previous = json.loads(args.output.read_text()) if args.output.exists() else {}
+            run([str(PYTHON), "manage.py", "collectstatic", "--noinput", "-v0"], env=setup_env, timeout=300)
+            in_process(SET_PASSWORD, ["demo-top", password], setup_env, timeout=120)
+            counts = sql(DB_NAME, COUNTS)[0][0]
+            results["generate"] = {
+                **previous.get("generate", {}),
+                "reused": "database kept by an earlier run (--keep-db); numbers above are that run's",
+                "users": counts[0],
+                "enrollments": counts[1],
+                "attempts": counts[2],
+                "answers": counts[3],
+            }
+            log(f"reusing {DB_NAME}: {counts[3]:,} answers")
+        else:
+            sql("postgres", f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)", f"CREATE DATABASE {DB_NAME}")
+            t0 = time.monotonic()
+            run([str(PYTHON), "manage.py", "migrate", "--noinput"], env=setup_env, timeout=900)
+            run([str(PYTHON), "manage.py", "collectstatic", "--noinput", "-v0"], env=setup_env, timeout=300)
+            log(f"migrated {DB_NAME} and collected static files in {time.monotonic() - t0:.0f}s; generating")
+            command = [
+                str(PYTHON), "manage.py", "generate_demo_org", "--demo-review",
+                "--staff", str(args.staff), "--departments", str(args.departments),
+                "--answers-per-person", str(args.answers_per_person), "--password", password,
+            ] + (["--copy"] if args.copy else [])  # fmt: skip
+            t0 = time.monotonic()
+            out = run(command, env=setup_env, timeout=3600)
+            generate_seconds = time.monotonic() - t0
+            log(out.strip().splitlines()[-3])
+            counts = sql(DB_NAME, COUNTS)[0][0]
+            t0 = time.monotonic()
+            sql(DB_NAME, "VACUUM ANALYZE")
+            results["generate"] = {
+                "command": " ".join(c if c != password else "***" for c in command[1:]),
+                "wall_seconds": round(generate_seconds, 1),
+                "command_output": [
+                    line for line in out.splitlines() if "Done in" in line or "timings" in line
+                ],
+                "users": counts[0],
+                "enrollments": counts[1],
+                "attempts": counts[2],
+                "answers": counts[3],
+                "vacuum_analyze_seconds": round(time.monotonic() - t0, 1),
+            }
+            log(f"generated in {generate_seconds:.0f}s: {results['generate']}")
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            args.output.write_text(json.dumps(results, indent=2) + "\n")  # kept if a later step fails
 
         # --- (a) the team progress page under gunicorn -------------------------------------------
         port = free_port()
@@ -508,7 +541,7 @@ def main() -> int:
         return 0 if all(verdict.values()) else 1
     finally:
         stop_all()
-        if not args.keep_db:
+        if not args.keep_db and not args.reuse_db:
             with contextlib.suppress(Exception):
                 sql("postgres", f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
         if not os.environ.get("BENCH_KEEP_WORKDIR"):
