@@ -719,7 +719,15 @@ def test_a_long_statement_does_not_run_under_the_signature_or_the_qr_code(tmp_pa
         issued_at=datetime(2030, 3, 1, 16, tzinfo=UTC),
         expires_on=date(2031, 3, 1),
     )
-    words = word_boxes(certificates.render_pdf_bytes(certificate, paper=paper), tmp_path)
+    pdf = certificates.render_pdf_bytes(certificate, paper=paper)
+    (tmp_path / "long.pdf").write_bytes(pdf)
+    info = subprocess.run(["pdfinfo", str(tmp_path / "long.pdf")], capture_output=True, text=True, check=True)
+    assert re.search(r"^Pages:\s+1$", info.stdout, re.M), "the certificate must stay on one page"
+    text = subprocess.run(
+        ["pdftotext", "-raw", str(tmp_path / "long.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout.replace("\n", "")
+    assert certificate.verify_code in text, "the verification code under the QR must not be clipped"
+    words = word_boxes(pdf, tmp_path)
     statement_bottom = next(w[4] for w in words if w[0] == "ENDOFSTATEMENT")
     signature_top = next(w[2] for w in words if w[0] == "Director")
     qr_top = next(w[2] for w in words if w[0] == "Verify") - 30 * 72 / 25.4  # the QR is 30 mm tall
