@@ -249,6 +249,12 @@ for path in paths:
 print("BENCH_JSON " + json.dumps(out))
 """
 
+RESTORE_ORG = (
+    "UPDATE accounts_user SET supervisor_id = (SELECT id FROM accounts_user WHERE username = 'demo-top') "
+    "WHERE supervisor_id = (SELECT id FROM accounts_user WHERE username = 'bench-export-sup')",
+    "DELETE FROM courses_exportjob",
+    "DELETE FROM accounts_user WHERE username = 'bench-export-sup'",
+)
 COUNTS = (
     "SELECT (SELECT count(*) FROM accounts_user), (SELECT count(*) FROM courses_enrollment), "
     "(SELECT count(*) FROM quizzes_attempt), (SELECT count(*) FROM quizzes_answer)"
@@ -358,6 +364,7 @@ def main() -> int:
         load_before = list(os.getloadavg())
         if args.reuse_db:
             previous = json.loads(args.output.read_text()) if args.output.exists() else {}
+            sql(DB_NAME, *RESTORE_ORG)  # undo what a run stopped halfway may have left
             run([str(PYTHON), "manage.py", "collectstatic", "--noinput", "-v0"], env=setup_env, timeout=300)
             in_process(SET_PASSWORD, ["demo-top", password], setup_env, timeout=120)
             counts = sql(DB_NAME, COUNTS)[0][0]
@@ -481,6 +488,7 @@ def main() -> int:
             chosen.append(department_id)
             total += n
         ids = ",".join(str(d) for d in chosen)
+        sql(DB_NAME, *RESTORE_ORG)  # a run stopped halfway may have left the viewer behind
         sql(
             DB_NAME,
             "INSERT INTO accounts_user (password, is_superuser, username, first_name, last_name, email, "
@@ -493,13 +501,7 @@ def main() -> int:
         export_env = {**env, **setup_env}
         small = in_process(EXPORT, ["bench-export-sup"], export_env)
         large = in_process(EXPORT, ["demo-top"], export_env)
-        sql(
-            DB_NAME,
-            "UPDATE accounts_user SET supervisor_id = (SELECT id FROM accounts_user WHERE username = "
-            "'demo-top') WHERE supervisor_id = (SELECT id FROM accounts_user WHERE username = 'bench-export-sup')",
-            "DELETE FROM courses_exportjob",
-            "DELETE FROM accounts_user WHERE username = 'bench-export-sup'",
-        )  # the organisation as generated again (for --keep-db)
+        sql(DB_NAME, *RESTORE_ORG)  # the organisation as generated again (for --keep-db)
         growth_mb = (large["vmhwm_after_kb"] - small["vmhwm_after_kb"]) / 1024
         results["export"] = {
             "measured": "courses.exports.run_export of the raw answers export in a fresh subprocess each "
