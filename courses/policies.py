@@ -20,3 +20,10 @@ def quiz_access(*, user, quiz: Quiz) -> str | None:
             return f"Read every lesson of the course before the final exam ({unread} still unread)."
         return f"Read every lesson of this module before the quiz ({unread} still unread)."
     return None
+
+
+def attempt_window_start(*, user, quiz: Quiz):
+    """Attempts count toward a quiz's limit and cool-down from the start of the learner's enrollment
+    that includes it (a recertification cycle starts afresh)."""
+    enrollment = selectors.enrollment_for_quiz(user=user, quiz=quiz)
+    return enrollment.enrolled_at if enrollment is not None else None

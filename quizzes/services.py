@@ -220,6 +220,13 @@ def grant_quiz_override(
 # --- attempts -------------------------------------------------------------------------------------
 
 
+def _attempt_window_start(*, user, quiz: Quiz):
+    """When the attempts that count toward limits and cool-downs begin (a course's current cycle),
+    from a callable named in settings, so quizzes imports no app. None: every attempt counts."""
+    path = getattr(settings, "QUIZ_ATTEMPT_WINDOW", "")
+    return import_string(path)(user=user, quiz=quiz) if path else None
+
+
 def _access_checks() -> list[Callable]:
     """Course-level locks (e.g. lessons not read) plugged in by settings, so quizzes imports no app."""
     return [import_string(path) for path in getattr(settings, "QUIZ_ACCESS_CHECKS", [])]
@@ -351,9 +358,12 @@ def start_attempt(*, user, quiz: Quiz, now: datetime | None = None) -> tuple[Att
         if reason:
             raise QuizLocked(reason)
     overrides = _effective_overrides(user, quiz)
-    submitted = list(
-        Attempt.objects.filter(user=user, quiz=quiz, state=AttemptState.SUBMITTED).order_by("number")
-    )
+    submitted = Attempt.objects.filter(user=user, quiz=quiz, state=AttemptState.SUBMITTED)
+    window_start = _attempt_window_start(user=user, quiz=quiz)
+    if window_start is not None:
+        # A new training cycle starts a fresh count: last year's attempts do not use up this year's.
+        submitted = submitted.filter(started_at__gte=window_start)
+    submitted = list(submitted.order_by("number"))
     if quiz.attempt_limit is not None:
         extra = sum(1 for o in overrides if o.kind == QuizOverride.Kind.EXTRA_ATTEMPT)
         if len(submitted) >= quiz.attempt_limit + extra:

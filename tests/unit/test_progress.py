@@ -464,3 +464,21 @@ def test_a_save_after_the_deadline_grades_the_attempt_and_updates_progress(tmp_p
     enrollment.refresh_from_db()
     assert enrollment.quizzes_passed == 1
     assert_stored_matches_recomputed(enrollment)
+
+
+def test_attempts_of_an_earlier_cycle_do_not_use_up_a_new_cycles_attempt_limit(tiny, learner, clock):
+    from quizzes.errors import AttemptLimitReached
+    from quizzes.models import Quiz
+
+    enrol(learner, tiny.course)
+    complete_course(learner, tiny.version, tiny.specs)
+    final = tiny.version.final_exam
+    Quiz.objects.filter(pk=final.pk).update(attempt_limit=1, cooldown_minutes=600)
+    final.refresh_from_db()
+    with pytest.raises(AttemptLimitReached):
+        services.start_quiz_attempt(user=learner, quiz=final)
+    clock.advance(days=365)
+    services.enroll(user=learner, course=tiny.course, source=Enrollment.Source.RECERTIFICATION)
+    read_all_lessons(learner, tiny.version)
+    attempt, created = services.start_quiz_attempt(user=learner, quiz=final)
+    assert created and attempt.number == 2

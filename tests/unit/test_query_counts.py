@@ -32,7 +32,7 @@ ATTEMPT_FOR_LEARNER = 3  # questions, their choices, answers
 
 @pytest.fixture
 def no_course_checks():
-    with override_settings(QUIZ_ACCESS_CHECKS=[]):
+    with override_settings(QUIZ_ACCESS_CHECKS=[], QUIZ_ATTEMPT_WINDOW=""):
         yield
 
 
