@@ -10,7 +10,6 @@ import threading
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.utils import timezone
 
 from core.models import AuditEvent
@@ -18,6 +17,7 @@ from courses import certificates
 from courses.models import Certificate, CertificateSequence
 from courses.tasks import issue_certificate_task
 from tests.certificate_helpers import completed_enrollment, make_course
+from tests.concurrency import run_together as _run_together
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,29 +26,7 @@ THREADS = 8
 
 
 def run_together(*jobs):
-    """Run each job in its own thread with its own connection, all released at once.
-    Returns (results, errors), one slot per job."""
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-    errors: list = [None] * len(jobs)
-
-    def runner(i, job):
-        try:
-            connection.ensure_connection()  # connect before the barrier, so the release is simultaneous
-            barrier.wait(timeout=20)
-            results[i] = job()
-        except Exception as exc:  # noqa: BLE001 - every failure is reported by the test
-            errors[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
-    return results, errors
+    return _run_together(*jobs, join_timeout=120)
 
 
 def meet_before(monkeypatch, owner, name: str, *, parties: int = THREADS, timeout: float = 1.0):

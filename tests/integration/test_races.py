@@ -4,17 +4,16 @@ Every test names, in its docstring, the lock it depends on and what was observed
 `select_for_update` was removed from quizzes/services.py (the database constraints stay in place).
 """
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from quizzes import services
 from quizzes.errors import AttemptClosed
 from quizzes.models import Answer, Attempt, AttemptState
+from tests.concurrency import run_together
 from tests.factories import UserFactory
 from tests.quiz_content import correct_response, make_quiz
 from tests.quiz_helpers import answer_all, payloads_by_key, single_choice_bank
@@ -24,32 +23,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 THREADS = 8
 BANK = single_choice_bank("race", THREADS - 1)
 SPECS = {spec["key"]: spec for spec in BANK}
-
-
-def run_together(*jobs):
-    """Run each job in its own thread with its own connection, all released at once.
-    Returns (results, errors), one slot per job."""
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-    errors: list = [None] * len(jobs)
-
-    def runner(i, job):
-        try:
-            connection.ensure_connection()  # connect before the barrier, so the release is simultaneous
-            barrier.wait(timeout=20)
-            results[i] = job()
-        except Exception as exc:  # noqa: BLE001 - every failure is reported by the test
-            errors[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
-    return results, errors
 
 
 def _quiz(**settings):

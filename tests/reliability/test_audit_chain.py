@@ -9,7 +9,6 @@
   truncated log is reported through the head that no longer matches.
 """
 
-import threading
 from io import StringIO
 
 import pytest
@@ -18,6 +17,7 @@ from django.db import DatabaseError, connection, transaction
 
 from core import audit
 from core.models import AuditEvent, AuditHead
+from tests.concurrency import run_together as _run_together
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
 
@@ -26,26 +26,7 @@ EVENTS_EACH = 200
 
 
 def run_together(jobs):
-    barrier = threading.Barrier(len(jobs))
-    errors: list = [None] * len(jobs)
-
-    def runner(i, job):
-        try:
-            connection.ensure_connection()  # connect before the barrier, so the release is simultaneous
-            barrier.wait(timeout=30)
-            job()
-        except Exception as exc:  # every failure is reported by the test
-            errors[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    assert not any(t.is_alive() for t in threads), "a writer hung (deadlock?)"
-    return errors
+    return _run_together(*jobs, barrier_timeout=30, join_timeout=300)[1]
 
 
 def writer(n: int):

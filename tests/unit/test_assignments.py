@@ -3,7 +3,6 @@ department moves, recurrence and recertification, queries per batch, parallel ru
 staff admin. Time travel: `today=`/`now=` are passed explicitly, and where the code reads the clock
 `django.utils.timezone.now` is frozen (the `clock` fixture of tests/unit/conftest.py)."""
 
-import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -18,6 +17,7 @@ from accounts.models import Role
 from core.models import AuditEvent
 from courses import assignments, certificates, services, tasks
 from courses.models import AssignmentRule, Certificate, Enrollment, Lesson
+from tests.concurrency import run_together
 from tests.factories import UserFactory
 from tests.onboarding_helpers import RULE_START, complete, local_dt, make_course, make_department, make_rule
 
@@ -406,25 +406,13 @@ def test_parallel_apply_rules_make_exactly_one_enrollment_per_person_and_course(
     make_rule(make_course("b"), due_days=10)
     people = UserFactory.create_batch(40)
     threads_n = 8
-    barrier = threading.Barrier(threads_n)
-    errors, reports = [], []
+    reports, errors = run_together(
+        *[lambda: assignments.apply_rules(today=TODAY, now=NOW, batch_size=15)] * threads_n,
+        barrier_timeout=30,
+        join_timeout=120,
+    )
 
-    def run():
-        try:
-            barrier.wait(timeout=30)
-            reports.append(assignments.apply_rules(today=TODAY, now=NOW, batch_size=15))
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    workers = [threading.Thread(target=run) for _ in range(threads_n)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-
-    assert not errors, errors
+    assert not any(errors), errors
     assert len(reports) == threads_n
     per_pair = Enrollment.objects.values("user", "course").annotate(n=Count("pk"))
     assert len(per_pair) == len(people) * 2

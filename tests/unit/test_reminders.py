@@ -3,7 +3,6 @@ day, missed offsets, who gets nothing, the supervisor stand-in, digests, a mail 
 parallel senders and queries per batch. Time travel: `today=`/`now=` passed to the planner and
 `django.utils.timezone.now` frozen for the sender (the `clock` fixture)."""
 
-import threading
 import time
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -18,6 +17,7 @@ from django.utils import timezone
 from accounts.models import Role
 from courses import reminders, tasks
 from courses.models import Enrollment, Notification
+from tests.concurrency import run_together
 from tests.factories import UserFactory
 from tests.onboarding_helpers import enroll, local_dt, make_course, make_department
 
@@ -486,25 +486,11 @@ def test_parallel_send_pending_sends_each_notification_exactly_once(monkeypatch,
 
     monkeypatch.setattr(reminders, "send_mail", slow_send_mail)
     threads_n = 8
-    barrier = threading.Barrier(threads_n)
-    errors, reports = [], []
+    reports, errors = run_together(
+        *[lambda: reminders.send_pending()] * threads_n, barrier_timeout=30, join_timeout=120
+    )
 
-    def run():
-        try:
-            barrier.wait(timeout=30)
-            reports.append(reminders.send_pending())
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    workers = [threading.Thread(target=run) for _ in range(threads_n)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-
-    assert not errors, errors
+    assert not any(errors), errors
     assert sum(r.sent for r in reports) == pending
     assert Notification.objects.filter(status="sent").count() == pending
     reminders_sent = Notification.objects.filter(kind__startswith="reminder").count()
