@@ -466,14 +466,10 @@ def transcript(*, user) -> list[dict]:
 
 
 def missed_objectives(*, attempt: Attempt) -> list[str]:
-    """Objectives of the items a learner did not get fully right, for remediation. 1 query."""
-    from quizzes.models import Answer
+    """Objectives of the items a failed attempt did not get fully right, for remediation. 1 query."""
+    from quizzes.services import missed_objectives as quiz_missed_objectives
 
-    return sorted(
-        set(
-            Answer.objects.filter(attempt=attempt, points__lt=1).values_list("question__objective", flat=True)
-        )
-    )
+    return quiz_missed_objectives(attempt)
 
 
 def certificates_for(*, user) -> list:

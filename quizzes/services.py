@@ -325,9 +325,8 @@ def _effective_overrides(user, quiz: Quiz) -> list[QuizOverride]:
     )
 
 
-def _missed_objectives(attempt: Attempt | None) -> list[str]:
-    if attempt is None or attempt.passed is not False:
-        return []
+def missed_objectives(attempt: Attempt) -> list[str]:
+    """Objectives of the items an attempt did not get fully right (drives remediation). 1 query."""
     return sorted(
         set(
             Answer.objects.filter(attempt=attempt, points__lt=1).values_list("question__objective", flat=True)
@@ -387,7 +386,11 @@ def start_attempt(*, user, quiz: Quiz, now: datetime | None = None) -> tuple[Att
         [Decimal(1)] + [o.value for o in overrides if o.kind == QuizOverride.Kind.TIME_MULTIPLIER]
     )
     rng = random.Random(secrets.randbits(64))  # noqa: S311 - shuffling, not secrets; ids come from secrets
-    questions = _draw_questions(quiz, rng, focus_objectives=_missed_objectives(last))
+    questions = _draw_questions(
+        quiz,
+        rng,
+        focus_objectives=missed_objectives(last) if last is not None and last.passed is False else [],
+    )
     layout = _build_layout(questions, rng, shuffle_choices=quiz.shuffle_choices)
     deadline = None
     if quiz.time_limit_minutes:
