@@ -1,17 +1,19 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.permissions import AllowAny
+from rest_framework.fields import DateTimeField
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import login_throttle
+from .tokens import KnoxTokenAuthentication, issue_token, revoke_tokens
 
 
 class ObtainTokenView(APIView):
-    """`POST /api/v1/auth/token/` with username and password returns `{"token"}`; failed logins are
-    throttled like the login page (429 while the username is at its failure limit)."""
+    """`POST /api/v1/auth/token/` with username and password returns a new `{"token", "expiry"}` per
+    login (stored hashed, expiring after API_TOKEN_TTL_HOURS); failed logins are throttled like the
+    login page (429 while the username or the address is at its failure limit)."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
@@ -20,7 +22,9 @@ class ObtainTokenView(APIView):
     @extend_schema(
         request=AuthTokenSerializer,
         responses={
-            200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+            200: inline_serializer(
+                "TokenResponse", {"token": serializers.CharField(), "expiry": serializers.DateTimeField()}
+            ),
             400: OpenApiResponse(description="Missing fields, or wrong username or password"),
             429: OpenApiResponse(description="Too many failed logins for this username: `{detail, code}`"),
         },
@@ -40,5 +44,27 @@ class ObtainTokenView(APIView):
             if username and data.get("password"):
                 login_throttle.record_failure(username=username, request=request)
             return Response(serializer.errors, status=status.HTTP_400_BAD_REQUEST)
-        token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
-        return Response({"token": token.key}, status=status.HTTP_200_OK)
+        row, secret = issue_token(serializer.validated_data["user"])
+        return Response(
+            {"token": secret, "expiry": DateTimeField().to_representation(row.expiry)},
+            status=status.HTTP_200_OK,
+        )
+
+
+class LogoutView(APIView):
+    """`POST /api/v1/auth/logout/` revokes the token that authenticates the request (204);
+    `?all=1` revokes every token of the account."""
+
+    authentication_classes = [KnoxTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None, 401: OpenApiResponse(description="No valid token")})
+    def post(self, request):
+        everything = request.query_params.get("all") in ("1", "true")
+        revoke_tokens(
+            user=request.user,
+            reason="logout_all" if everything else "logout",
+            by=request.user,
+            token=None if everything else request.auth,
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,12 +1,10 @@
 """Surveyor accounts expire: the login is refused after the scope's expiry, and an open session ends;
-an API token stops working too. Every page, file or API call a surveyor opens is audited."""
+an API token stops working too (accounts.tokens). Every page, file or API call a surveyor opens is audited."""
 
 from django.contrib.auth import logout
 from django.contrib.auth.backends import ModelBackend
 from django.shortcuts import redirect
 from django.utils import timezone
-from rest_framework.authentication import TokenAuthentication
-from rest_framework.exceptions import AuthenticationFailed
 
 from .models import Role, SurveyorScope
 
@@ -21,16 +19,6 @@ def surveyor_expired(user, now=None) -> bool:
 class ExpiringSurveyorBackend(ModelBackend):
     def user_can_authenticate(self, user):
         return super().user_can_authenticate(user) and not surveyor_expired(user)
-
-
-class ExpiringTokenAuthentication(TokenAuthentication):
-    """API tokens, refused for a surveyor whose access expired (a token outlives the session)."""
-
-    def authenticate_credentials(self, key):
-        user, token = super().authenticate_credentials(key)
-        if surveyor_expired(user):
-            raise AuthenticationFailed("This surveyor access has expired.")
-        return user, token
 
 
 def _is_surveyor(user) -> bool:

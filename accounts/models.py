@@ -46,6 +46,16 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.get_full_name() or self.username
 
+    def save(self, *args, **kwargs):
+        # set_password() leaves the raw password in _password until the save; a changed password ends
+        # every API token of the account (sessions end through Django's session hash).
+        password_changed = self._password is not None and not self._state.adding
+        super().save(*args, **kwargs)
+        if password_changed:
+            from .tokens import revoke_tokens
+
+            revoke_tokens(user=self, reason="password_changed")
+
     @property
     def display_name(self) -> str:
         return self.get_full_name() or self.username

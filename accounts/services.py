@@ -84,6 +84,9 @@ def deactivate_user(*, user: User, by=None) -> User:
         user.is_active = False
         user.save(update_fields=["is_active"])
         audit.record(action="user.deactivated", target=user, actor=by, subject_user_id=user.pk)
+    from .tokens import revoke_tokens
+
+    revoke_tokens(user=user, reason="deactivated", by=by)
     return user
 
 

@@ -3,6 +3,7 @@
 DEBUG is off here; only `local` turns it on. `production` refuses to start without its secrets.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -27,7 +28,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
@@ -157,12 +158,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=15),
     },
     "send-reminders": {"task": "courses.tasks.send_reminders", "schedule": crontab(hour=7, minute=0)},
+    "purge-expired-tokens": {"task": "accounts.tasks.purge_expired_tokens", "schedule": crontab(minute=40)},
 }
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "accounts.auth.ExpiringTokenAuthentication",
+        "accounts.tokens.KnoxTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -170,6 +172,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.api.exception_handler",
+}
+# API tokens (django-rest-knox): one per login, stored as a SHA-512 digest, expiring after this many hours;
+# revoked at logout, password change, deactivation and by an admin (accounts/tokens.py).
+API_TOKEN_TTL_HOURS = env.float("API_TOKEN_TTL_HOURS", default=10)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=API_TOKEN_TTL_HOURS),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,  # a refresh would be a write on every request (autosave is the hot path)
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Staff training engine API",

@@ -1,15 +1,18 @@
 """The benchmark baseline (DESIGN.md, Performance): a bare Django WSGI app, no middleware, one view.
 
 PUT /api/v1/attempts/<attempt>/answers/<question>/ with `Authorization: Token <key>` and a JSON body:
-one indexed SELECT checks the token (authtoken_token's primary key), one `INSERT ... ON CONFLICT`
+one indexed SELECT checks the token (knox_authtoken by its token_key prefix, then a constant-time
+compare of the SHA-512 digest and the expiry, as the real app does), one `INSERT ... ON CONFLICT`
 upserts the answer. Served like the real app: gunicorn gthread, 2 workers x 4 threads, a pool of 4.
 
     DJANGO_SETTINGS_MODULE=tests.bench.baseline_settings gunicorn tests.bench.baseline_app:application
 
 run_bench.py creates the table (`python -m tests.bench.baseline_app create-table`) in the bench
-database, next to the real app's tables; the tokens are the real app's authtoken rows.
+database, next to the real app's tables; the tokens are the real app's knox rows.
 """
 
+import hashlib
+import hmac
 import json
 import os
 
@@ -30,7 +33,7 @@ CREATE TABLE IF NOT EXISTS bench_baseline_answer (
     PRIMARY KEY (attempt_id, question_id)
 )
 """
-TOKEN_SQL = "SELECT user_id FROM authtoken_token WHERE key = %s"
+TOKEN_SQL = "SELECT user_id, digest FROM knox_authtoken WHERE token_key = %s AND expiry > now()"
 UPSERT_SQL = """
 INSERT INTO bench_baseline_answer (attempt_id, question_id, user_id, response, saved_at)
 VALUES (%s, %s, %s, %s::jsonb, now())
@@ -53,11 +56,14 @@ def save_answer(request, attempt_id: int, question_id: int):
     if not isinstance(body, dict):
         return JsonResponse({"detail": "Expected an object."}, status=400)
     with connection.cursor() as cursor:
-        cursor.execute(TOKEN_SQL, [key])
-        row = cursor.fetchone()
-        if row is None:
+        cursor.execute(TOKEN_SQL, [key[:15]])
+        digest = hashlib.sha512(key.encode()).hexdigest()
+        user_id = next(
+            (uid for uid, stored in cursor.fetchall() if hmac.compare_digest(stored, digest)), None
+        )
+        if user_id is None:
             return JsonResponse({"detail": "Invalid token."}, status=401)
-        cursor.execute(UPSERT_SQL, [attempt_id, question_id, row[0], json.dumps(body)])
+        cursor.execute(UPSERT_SQL, [attempt_id, question_id, user_id, json.dumps(body)])
         (saved_at,) = cursor.fetchone()
     return JsonResponse({"question_id": question_id, "saved_at": saved_at})
 

@@ -89,7 +89,7 @@ def main() -> int:
 
     from django.db import transaction
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     from accounts.models import User
     from quizzes import services
@@ -117,10 +117,11 @@ def main() -> int:
         ],
         batch_size=1000,
     )
-    tokens = Token.objects.bulk_create(
-        [Token(key=Token.generate_key(), user=u) for u in users], batch_size=1000
-    )
-    key_of = {t.user_id: t.key for t in tokens}
+    from accounts.tokens import build_token
+
+    built = [build_token(u) for u in users]
+    AuthToken.objects.bulk_create([row for row, _ in built], batch_size=1000)
+    key_of = {row.user_id: secret for row, secret in built}
     print(f"seed: quiz {quiz.pk}, {total} learners in {time.monotonic() - t0:.1f}s", file=sys.stderr)
 
     def answers_for(attempt):

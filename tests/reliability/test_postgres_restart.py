@@ -13,8 +13,8 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from accounts.tokens import issue_token
 from quizzes import selectors, services
 from quizzes.models import Answer
 from tests.factories import UserFactory
@@ -98,7 +98,7 @@ def test_autosaves_acknowledged_before_during_and_after_a_postgres_restart_are_k
         user = UserFactory()
         attempt, _ = services.start_attempt(user=user, quiz=quiz)
         ids = [p["id"] for p in flat_payloads(selectors.attempt_for_learner(attempt))]
-        learners.append((Token.objects.create(user=user).key, attempt.pk, ids))
+        learners.append((issue_token(user)[1], attempt.pk, ids))
 
     env = production_env(
         static_root=static_root, database_url=database_url_for_tests(), media_root=tmp_path / "media"

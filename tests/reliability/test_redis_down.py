@@ -13,8 +13,8 @@ import uuid
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
+from accounts.tokens import issue_token
 from core.audit import verify_chain
 from courses.models import Certificate, Enrollment
 from quizzes.models import Attempt, Question
@@ -51,7 +51,7 @@ def test_pages_and_quiz_taking_work_without_redis_and_the_sweep_issues_the_certi
         redis_client(db).flushdb()
     tiny = load_tiny(tmp_path)  # 1.5 CE hours: the certificate waits for the course evaluation
     learner = user_for_server(PASSWORD, username="outage-learner")
-    token = Token.objects.create(user=learner).key
+    token = issue_token(learner)[1]
     from courses import services
 
     services.enroll(user=learner, course=tiny.course)

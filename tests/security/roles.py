@@ -4,9 +4,9 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from accounts.models import Role, SurveyorScope
+from accounts.tokens import issue_token
 from courses import services
 from tests.course_helpers import load_tiny
 from tests.factories import DepartmentFactory, UserFactory
@@ -40,5 +40,5 @@ def make_org(tmp_path):
         "surveyor": surveyor,
         "other": other,
     }
-    tokens = {role: Token.objects.create(user=user).key for role, user in users.items()}
+    tokens = {role: issue_token(user)[1] for role, user in users.items()}
     return SimpleNamespace(tiny=tiny, dept=dept, users=users, tokens=tokens, **users)
