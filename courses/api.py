@@ -122,12 +122,17 @@ class CourseDetailView(APIView):
 class LessonCompleteView(APIView):
     @extend_schema(
         request=None,
-        responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
-        summary="Mark a lesson read (idempotent)",
+        responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+        summary="Mark a lesson read (idempotent); 409 with seconds_remaining before the course minimum time",
     )
     def post(self, request, lesson_id: int):
         try:
             enrollment = services.complete_lesson(user=request.user, lesson_id=lesson_id)
+        except services.LessonTooSoon as error:
+            return Response(
+                {"detail": error.message, "code": error.code, "seconds_remaining": error.seconds_remaining},
+                status=error.http_status,
+            )
         except services.CourseError as error:
             return Response({"detail": error.message, "code": error.code}, status=error.http_status)
         return Response({"lesson_id": lesson_id, "read": True, "progress": _progress_payload(enrollment)})
@@ -144,6 +149,7 @@ class MyProgressView(APIView):
                         "course": row["enrollment"].course.slug,
                         "title": row["enrollment"].course.title,
                         "ce_hours": str(row["enrollment"].course.ce_hours),
+                        "lesson_minutes_recorded": row["enrollment"].lesson_seconds // 60,
                         "progress": _progress_payload(row["enrollment"]),
                         "quizzes": [
                             {

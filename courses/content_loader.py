@@ -30,6 +30,7 @@ QUIZ_FIELDS = {
     "shuffle_choices": bool,
     "require_lessons_read": bool,
     "remediation_extra_questions": int,
+    "certifying": bool,
 }
 
 
@@ -67,6 +68,7 @@ class ParsedBank:
     title: str
     questions: list[dict]
     path: str = ""
+    pool: str = "practice"
 
 
 @dataclass
@@ -87,6 +89,7 @@ class ParsedCourse:
     banks: list[ParsedBank]
     content_hash: str
     skills: list[dict] = field(default_factory=list)
+    minimum_lesson_percent: int = 0
     files: list[str] = field(default_factory=list)
 
 
@@ -200,12 +203,16 @@ def parse_course_dir(root: str | Path) -> ParsedCourse:
             continue
         # Question problems are reported here, with the file, alongside every other problem.
         problems += [f"banks/{path.name}: {problem}" for problem in specs.validate_bank(data["questions"])]
+        pool = data.get("pool", "practice")
+        if pool not in ("practice", "exam"):
+            problems.append(f"banks/{path.name}: pool must be practice or exam, not {pool!r}")
         banks.append(
             ParsedBank(
                 key=str(data.get("key") or path.stem),
                 title=str(data.get("title") or path.stem),
                 questions=data["questions"],
                 path=f"banks/{path.name}",
+                pool=pool,
             )
         )
 
@@ -274,6 +281,10 @@ def parse_course_dir(root: str | Path) -> ParsedCourse:
                 "description": str(skill.get("description") or "").strip(),
             }
         )
+    minimum = raw.get("minimum_lesson_percent", 0)
+    if not isinstance(minimum, int) or isinstance(minimum, bool) or not 0 <= minimum <= 100:
+        problems.append("course.yaml: minimum_lesson_percent must be a whole number from 0 (off) to 100")
+        minimum = 0
     if problems:
         raise ContentError(problems)
 
@@ -296,6 +307,7 @@ def parse_course_dir(root: str | Path) -> ParsedCourse:
         final_exam=final_exam,
         banks=banks,
         skills=skills,
+        minimum_lesson_percent=minimum,
         content_hash=digest.hexdigest(),
         files=[str(p.relative_to(root)) for p in files],
     )

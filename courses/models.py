@@ -14,9 +14,20 @@ class Course(models.Model):
     accrediting_statement = models.TextField(blank=True)
     validity_months = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Certificate expiry")
     open_enrollment = models.BooleanField(default=False, help_text="Learners may enrol themselves.")
+    minimum_lesson_percent = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="A lesson can be marked read only this percent of its estimated minutes after it was "
+        "first opened (0: off). Continuing-education courses set it so CE hours rest on recorded time.",
+    )
 
     class Meta:
         ordering = ["title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(minimum_lesson_percent__lte=100),
+                name="course_minimum_lesson_percent_0_100",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -185,6 +196,11 @@ class LessonProgress(models.Model):
     first_opened_at = models.DateTimeField()
     completed_at = models.DateTimeField(null=True, blank=True)
     seconds_spent = models.PositiveIntegerField(default=0)
+    seconds_recorded = models.PositiveIntegerField(
+        default=0,
+        help_text="Server-measured time from first opening to completion, capped at the lesson's estimate: "
+        "the time the transcript shows behind the CE hours.",
+    )
 
     class Meta:
         constraints = [

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Sum
 from django.utils import timezone
 
 from quizzes.models import Attempt, AttemptState, Quiz
@@ -417,6 +417,8 @@ def transcript(*, user) -> list[dict]:
     enrollments = list(
         Enrollment.objects.filter(user=user)
         .select_related("course", "version")
+        # Server-measured lesson time behind the CE hours (courses.progress.recorded_lesson_seconds).
+        .annotate(lesson_seconds=Sum("lesson_progress__seconds_recorded", default=0))
         .order_by("-enrolled_at")
         .prefetch_related(
             Prefetch("version__modules", queryset=Module.objects.only("pk", "version_id", "quiz_id"))

@@ -12,6 +12,7 @@ from core import audit
 from elearn.markdown import render_markdown
 from quizzes import services as quiz_services
 from quizzes.errors import ContentError
+from quizzes.models import Pool
 
 from .content_loader import ParsedCourse, parse_course_dir
 from .models import Course, CourseVersion, Lesson, Module, RequiredSkill
@@ -78,7 +79,8 @@ def load_course(*, path: str | Path, publish: bool = False) -> LoadReport:
     course version (content hash); attempts and completions recorded on older versions are untouched."""
     parsed: ParsedCourse = parse_course_dir(path)
     bank_reports = [
-        quiz_services.import_bank(key=b.key, title=b.title, questions=b.questions) for b in parsed.banks
+        quiz_services.import_bank(key=b.key, title=b.title, questions=b.questions, pool=b.pool)
+        for b in parsed.banks
     ]
     quizzes = []
     for module in parsed.modules:
@@ -94,6 +96,7 @@ def load_course(*, path: str | Path, publish: bool = False) -> LoadReport:
         "accrediting_statement": parsed.accrediting_statement,
         "validity_months": parsed.validity_months,
         "open_enrollment": parsed.open_enrollment,
+        "minimum_lesson_percent": parsed.minimum_lesson_percent,
     }
     changed_fields = [name for name, value in course_fields.items() if getattr(course, name) != value]
     for name in changed_fields:
@@ -275,6 +278,11 @@ from quizzes.models import Attempt, Quiz  # noqa: E402
 
 from . import selectors  # noqa: E402
 from .models import Enrollment, LessonProgress  # noqa: E402
+from .progress import (  # noqa: E402
+    lesson_minimum_seconds,
+    lesson_seconds_remaining,
+    recorded_lesson_seconds,
+)
 
 MAX_SECONDS_PER_PING = 120  # a reader's heartbeat every 30 s; a tab left open all night adds nothing
 
@@ -466,19 +474,57 @@ def record_reading_time(*, user, lesson_id: int, seconds: int, now: datetime | N
     return progress
 
 
-@transaction.atomic
+class LessonTooSoon(CourseError):
+    http_status = 409
+    code = "lesson_minimum_time"
+
+    def __init__(self, message: str, *, seconds_remaining: int):
+        super().__init__(message)
+        self.seconds_remaining = seconds_remaining
+
+
+def _duration(seconds: int) -> str:
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+
 def complete_lesson(*, user, lesson_id: int, now: datetime | None = None) -> Enrollment:
-    """Mark a lesson read (idempotent) and store the enrollment's progress."""
+    """Mark a lesson read (idempotent) and store the enrollment's progress.
+
+    With a course minimum lesson time, refuses (LessonTooSoon, with the time remaining) until that
+    share of the lesson's estimate has passed since it was first opened. A refused first attempt still
+    records the opening (committed before the refusal), so the clock starts for API-only learners too."""
     now = now or timezone.now()
     view = _lesson_enrollment(user=user, lesson_id=lesson_id)
-    enrollment = Enrollment.objects.select_for_update().select_related("version").get(pk=view.enrollment.pk)
-    progress, created = LessonProgress.objects.get_or_create(
-        enrollment=enrollment, lesson=view.lesson, defaults={"first_opened_at": now, "completed_at": now}
+    percent = view.enrollment.course.minimum_lesson_percent
+    with transaction.atomic():
+        enrollment = (
+            Enrollment.objects.select_for_update().select_related("version").get(pk=view.enrollment.pk)
+        )
+        progress, _ = LessonProgress.objects.select_for_update().get_or_create(
+            enrollment=enrollment, lesson=view.lesson, defaults={"first_opened_at": now}
+        )
+        if progress.completed_at is not None:
+            return _refresh_progress(enrollment, now=now)
+        remaining = lesson_seconds_remaining(
+            minimum_lesson_percent=percent,
+            lesson_minutes=view.lesson.minutes,
+            first_opened_at=progress.first_opened_at,
+            now=now,
+        )
+        if not remaining:
+            progress.completed_at = now
+            progress.seconds_recorded = recorded_lesson_seconds(
+                lesson_minutes=view.lesson.minutes, first_opened_at=progress.first_opened_at, completed_at=now
+            )
+            progress.save(update_fields=["completed_at", "seconds_recorded"])
+            return _refresh_progress(enrollment, now=now)
+    required = lesson_minimum_seconds(minimum_lesson_percent=percent, lesson_minutes=view.lesson.minutes)
+    raise LessonTooSoon(
+        f"This course asks for at least {_duration(required)} on this lesson before it is marked read. "
+        f"You can mark it read in {_duration(remaining)}.",
+        seconds_remaining=remaining,
     )
-    if not created and progress.completed_at is None:
-        progress.completed_at = now
-        progress.save(update_fields=["completed_at"])
-    return _refresh_progress(enrollment, now=now)
 
 
 def start_quiz_attempt(*, user, quiz: Quiz, now: datetime | None = None):
@@ -643,11 +689,24 @@ def assign_clinical_updates(
     )
     question_keys = sorted(significant - set(lesson_keys))
     lessons = list(Lesson.objects.filter(module__version=version, key__in=lesson_keys))
-    if question_keys:
-        draw = [{"question": key, "count": 1} for key in question_keys]
-    else:
-        objectives = sorted({o for lesson in lessons for o in lesson.objectives})
-        draw = [{"objective": o, "count": 1} for o in objectives]
+    # The update quiz reviews with full keys, so it is a practice quiz: a changed exam-pool item is
+    # never drawn by name; its objective is retested from the practice pool instead.
+    changed = quiz_services.drawable_questions(Pool.PRACTICE).filter(key__in=question_keys)
+    practice_keys = sorted(changed.values_list("key", flat=True))
+    exam_objectives = set(
+        quiz_services.drawable_questions(Pool.EXAM)
+        .filter(key__in=question_keys)
+        .values_list("objective", flat=True)
+    )
+    draw = [{"question": key, "count": 1} for key in practice_keys]
+    objectives = exam_objectives - set(changed.values_list("objective", flat=True))
+    if not practice_keys:
+        objectives |= {o for lesson in lessons for o in lesson.objectives}
+    draw += [
+        {"objective": o, "count": 1}
+        for o in sorted(objectives)
+        if quiz_services.drawable_questions(Pool.PRACTICE).filter(objective=o).exists()
+    ]
     if not draw:
         return 0
     quiz, _ = quiz_services.upsert_quiz(

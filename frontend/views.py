@@ -130,6 +130,9 @@ def lesson_detail(request, lesson_id):
 def lesson_mark_read(request, lesson_id):
     try:
         course_services.complete_lesson(user=request.user, lesson_id=lesson_id)
+    except course_services.LessonTooSoon as error:
+        messages.warning(request, error.message)
+        return redirect("frontend:lesson", lesson_id=lesson_id)
     except course_services.CourseError as error:
         raise Http404(error.message) from error
     view = course_selectors.lesson_for_learner(user=request.user, lesson_id=lesson_id)

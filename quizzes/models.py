@@ -18,9 +18,19 @@ class Scoring(models.TextChoices):
     PARTIAL = "partial", "Partial credit with penalty for wrong picks"
 
 
+class Pool(models.TextChoices):
+    """Which quizzes may draw a bank's questions. Practice items are reviewed with full keys after every
+    attempt, so a certifying quiz must never draw them; exam items are never reviewed with keys, so no
+    practice quiz may draw them. `Quiz.pool` decides which pool a quiz draws from."""
+
+    PRACTICE = "practice", "Practice (module quizzes, full review)"
+    EXAM = "exam", "Reserved exam pool (certifying quizzes only)"
+
+
 class QuestionBank(models.Model):
     key = models.SlugField(max_length=100, unique=True)
     title = models.CharField(max_length=200)
+    pool = models.CharField(max_length=10, choices=Pool.choices, default=Pool.PRACTICE)
 
     def __str__(self) -> str:
         return self.title
@@ -112,6 +122,7 @@ class Quiz(models.Model):
         SCORE = "score", "Score only"
         WRONG = "wrong", "Which answers were wrong"
         FULL = "full", "Full key with explanations"
+        OBJECTIVES = "objectives", "Score and objectives to revisit (no keys, no per-item marks)"
 
     class Layout(models.TextChoices):
         ONE_PER_PAGE = "one_per_page", "One question per page"
@@ -136,6 +147,10 @@ class Quiz(models.Model):
     remediation_extra_questions = models.PositiveSmallIntegerField(
         default=0, help_text="On a retake after a fail, draw this many more questions from missed objectives."
     )
+    certifying = models.BooleanField(
+        default=False,
+        help_text="Certifies knowledge: draws only from the reserved exam pool and reviews by objective.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -145,10 +160,20 @@ class Quiz(models.Model):
             models.CheckConstraint(
                 condition=Q(pass_mark__gte=1, pass_mark__lte=100), name="quiz_pass_mark_1_100"
             ),
+            # A certifying quiz that showed keys would leak the exam pool after its first attempt.
+            models.CheckConstraint(
+                condition=Q(certifying=False) | Q(review_policy="objectives"),
+                name="quiz_certifying_reviews_by_objective",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def pool(self) -> str:
+        """The one rule for which questions a quiz may draw (draw rules, remediation, validation)."""
+        return Pool.EXAM if self.certifying else Pool.PRACTICE
 
 
 class DrawRule(models.Model):

@@ -97,14 +97,18 @@ class ReviewRules:
     score: bool
     which_wrong: bool
     full_key: bool
+    # Certifying quizzes: the objectives to revisit, never which item was wrong (that alone, sat often
+    # enough, would map the reserved exam pool's keys).
+    by_objective: bool = False
 
 
 def review_rules(quiz: Quiz) -> ReviewRules:
     policy = quiz.review_policy
     return ReviewRules(
-        score=policy in ("score", "wrong", "full"),
+        score=policy in ("score", "wrong", "full", "objectives"),
         which_wrong=policy in ("wrong", "full"),
         full_key=policy == "full",
+        by_objective=policy == "objectives",
     )
 
 
@@ -191,6 +195,14 @@ def attempt_for_learner(attempt: Attempt, *, now: datetime | None = None) -> dic
         data["critical_missed_objectives"] = sorted({c["objective"] for c in attempt.critical_missed})
         if rules.score:
             data["score"] = str(attempt.score)
+        if rules.by_objective:
+            data["objectives_to_revisit"] = sorted(
+                {
+                    questions[qid].objective
+                    for qid in gradable_question_ids(attempt.layout)
+                    if answers.get(qid) is None or answers[qid].points is None or answers[qid].points < 1
+                }
+            )
     return data
 
 

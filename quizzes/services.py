@@ -36,6 +36,7 @@ from .models import (
     AttemptState,
     Choice,
     DrawRule,
+    Pool,
     Question,
     QuestionBank,
     Quiz,
@@ -92,13 +93,36 @@ def _create_question_version(*, bank, spec, parent=None, position=0) -> Question
 
 
 @transaction.atomic
-def import_bank(*, key: str, title: str, questions: list[dict]) -> BankImportReport:
+def import_bank(
+    *, key: str, title: str, questions: list[dict], pool: str = Pool.PRACTICE
+) -> BankImportReport:
     """Load a bank from content. Unchanged questions stay; changed ones get a new version (the old one,
     and every attempt that used it, stays intact); questions no longer in the file are retired."""
     problems = specs.validate_bank(questions)
+    if pool not in Pool.values:
+        problems.append(f"pool must be one of {', '.join(Pool.values)}, not {pool!r}")
     if problems:
         raise ContentError([f"bank {key}: {p}" for p in problems])
-    bank, _ = QuestionBank.objects.get_or_create(key=key, defaults={"title": title})
+    bank, created = QuestionBank.objects.get_or_create(key=key, defaults={"title": title, "pool": pool})
+    if not created and bank.pool != pool:
+        # Practice items have been shown with their keys; moving them into (or exam items out of) the
+        # reserved pool would put revealed keys on the certifying exam. New exam items get a new bank.
+        raise ContentError(
+            [
+                f"bank {key}: it is a {bank.pool}-pool bank and cannot become {pool}; put the items in a new bank"
+            ]
+        )
+    keys = [k for spec in questions for k in [spec["key"]] + [p["key"] for p in spec.get("parts") or []]]
+    crossing = sorted(
+        Question.objects.filter(key__in=keys)
+        .exclude(bank__pool=pool)
+        .values_list("key", flat=True)
+        .distinct()
+    )
+    if crossing:
+        raise ContentError(
+            [f"bank {key}: question key(s) already used in the other pool: {', '.join(crossing)}"]
+        )
     if bank.title != title:
         bank.title = title
         bank.save(update_fields=["title"])
@@ -133,6 +157,7 @@ QUIZ_SETTING_FIELDS = (
     "shuffle_choices",
     "require_lessons_read",
     "remediation_extra_questions",
+    "certifying",
 )
 
 
@@ -141,6 +166,13 @@ def upsert_quiz(*, key: str, settings_: dict, draw: list[dict]) -> tuple[Quiz, b
     """A quiz with these exact settings and draw rules; reused when unchanged so statistics accumulate."""
     unknown = set(settings_) - set(QUIZ_SETTING_FIELDS)
     problems = [f"quiz {key}: unknown setting {name}" for name in sorted(unknown)]
+    certifying = bool(settings_.get("certifying", False))
+    pool = Pool.EXAM if certifying else Pool.PRACTICE
+    if certifying and settings_.get("review_policy", Quiz.ReviewPolicy.FULL) != Quiz.ReviewPolicy.OBJECTIVES:
+        problems.append(
+            f"quiz {key}: a certifying quiz must use review_policy: objectives (score and objectives to "
+            f"revisit, never keys or per-item marks), not {settings_.get('review_policy', 'full')}"
+        )
     rules = []
     for i, rule in enumerate(draw or []):
         bank_key, objective = rule.get("bank"), rule.get("objective", "")
@@ -158,16 +190,27 @@ def upsert_quiz(*, key: str, settings_: dict, draw: list[dict]) -> tuple[Quiz, b
         if bank_key and bank is None:
             problems.append(f"quiz {key}: draw rule {i + 1} names unknown bank {bank_key}")
             continue
-        pool = Question.objects.filter(is_current=True, parent__isnull=True)
-        if bank:
-            pool = pool.filter(bank=bank)
-        elif objective:
-            pool = pool.filter(objective=objective)
-        else:
-            pool = pool.filter(key=question_key)
-        if pool.count() < count:
+        if bank and bank.pool != pool:
             problems.append(
-                f"quiz {key}: draw rule {i + 1} wants {count} questions, only {pool.count()} exist"
+                f"quiz {key}: draw rule {i + 1} names {bank.pool}-pool bank {bank_key}, but a "
+                + (
+                    "certifying quiz draws only from exam-pool banks (pool: exam)"
+                    if certifying
+                    else "quiz that is not certifying never draws from the reserved exam pool"
+                )
+            )
+            continue
+        available = drawable_questions(pool)
+        if bank:
+            available = available.filter(bank=bank)
+        elif objective:
+            available = available.filter(objective=objective)
+        else:
+            available = available.filter(key=question_key)
+        if available.count() < count:
+            problems.append(
+                f"quiz {key}: draw rule {i + 1} wants {count} {pool}-pool questions, only "
+                f"{available.count()} exist"
             )
         rules.append(
             DrawRule(
@@ -248,12 +291,18 @@ def _rule_matches(rule: DrawRule, question: Question) -> bool:
     return question.key == rule.question_key
 
 
+def drawable_questions(pool: str):
+    """Current top-level questions a quiz drawing from `pool` may be given: the one place the reserved
+    exam pool is kept apart (validation, draws and remediation draws all start here)."""
+    return Question.objects.filter(is_current=True, parent__isnull=True, bank__pool=pool)
+
+
 def _draw_questions(quiz: Quiz, rng: random.Random, *, focus_objectives: list[str]) -> list[Question]:
     chosen: list[Question] = []
     taken: set[int] = set()
     rules = list(quiz.draw_rules.all())
     candidates = list(
-        Question.objects.filter(is_current=True, parent__isnull=True)
+        drawable_questions(quiz.pool)
         .filter(
             Q(bank__in=[r.bank_id for r in rules if r.bank_id])
             | Q(objective__in=[r.objective for r in rules if r.objective] + focus_objectives)

@@ -175,9 +175,14 @@ def write_tiny_course(
     with_final: bool = True,
     open_enrollment: bool = True,
     reviewed: bool = True,
+    certifying_final: bool = False,
+    course_extra: dict | None = None,
 ) -> Path:
     """A small valid course: `modules` with `lessons_per_module` lessons and a 4-question bank each,
-    module quizzes drawing the whole bank and a final exam drawing two from each bank."""
+    module quizzes drawing the whole bank and a final exam drawing two from each bank.
+
+    certifying_final: each module also gets a reserved exam-pool bank (`<m>-exam.yaml`, other keys and
+    texts) and the final is certifying, drawing two from each exam bank and reviewing by objective."""
     root = Path(root) / slug
     (root / "banks").mkdir(parents=True, exist_ok=True)
     course = {
@@ -210,12 +215,16 @@ def write_tiny_course(
         course["final_exam"] = {
             **TINY_QUIZ,
             "layout": "all_on_one_page",
-            "review_policy": "wrong",
+            "review_policy": "objectives" if certifying_final else "wrong",
+            **({"certifying": True} if certifying_final else {}),
             **(final or {}),
             "key": f"{slug}-final",
             "title": "Final exam",
-            "draw": [{"bank": f"{slug}-{m}", "count": 2} for m in modules],
+            "draw": [
+                {"bank": f"{slug}-{m}{'-exam' if certifying_final else ''}", "count": 2} for m in modules
+            ],
         }
+    course.update(course_extra or {})
     (root / "course.yaml").write_text(yaml.safe_dump(course, sort_keys=False))
     for m in modules:
         lesson_dir = root / "lessons" / m
@@ -231,11 +240,39 @@ def write_tiny_course(
             "questions": tiny_bank(f"{slug}-{m}", f"{m.upper()}-1"),
         }
         (root / "banks" / f"{m}.yaml").write_text(yaml.safe_dump(bank, sort_keys=False))
+        if certifying_final:
+            exam = {
+                "key": f"{slug}-{m}-exam",
+                "title": f"Exam bank {m}",
+                "pool": "exam",
+                "questions": exam_bank(f"{slug}-{m}-exam", f"{m.upper()}-1"),
+            }
+            (root / "banks" / f"{m}-exam.yaml").write_text(yaml.safe_dump(exam, sort_keys=False))
     return root
 
 
+def exam_bank(prefix: str, obj: str) -> list[dict]:
+    """Reserved-pool items: the tiny bank's shapes with their own keys and choice texts, so a key
+    harvested from practice review (by text) answers none of them."""
+    questions = tiny_bank(prefix, obj)
+    for spec in questions[:3] + questions[3]["parts"]:
+        for choice in spec.get("choices", []):
+            choice["text"] = f"Exam {choice['text']}"
+        for pair in spec.get("pairs", []):
+            pair["left"], pair["right"] = f"Exam {pair['left']}", f"Exam {pair['right']}"
+        if "items" in spec:
+            spec["items"] = [f"Exam {item}" for item in spec["items"]]
+    return questions
+
+
 def read_all_lessons(user, version, *, now=None) -> None:
-    for lesson_id in Lesson.objects.filter(module__version=version).values_list("pk", flat=True):
+    """Open every lesson its estimated minutes ago, then mark it read: a real reader's timing, so a
+    course's minimum lesson time is met."""
+    from datetime import timedelta
+
+    at = now or timezone.now()
+    for lesson_id, minutes in Lesson.objects.filter(module__version=version).values_list("pk", "minutes"):
+        services.open_lesson(user=user, lesson_id=lesson_id, now=at - timedelta(minutes=minutes))
         services.complete_lesson(user=user, lesson_id=lesson_id, now=now)
 
 

@@ -111,8 +111,12 @@ QUIZ_SETTINGS = {
 
 
 def make_quiz(key="test-quiz", bank_key="test-bank", questions=None, **settings_overrides):
+    """A quiz drawing a whole bank; a certifying quiz gets an exam-pool bank and reviews by objective."""
     questions = questions if questions is not None else ALL_QUESTIONS
-    services.import_bank(key=bank_key, title="Test bank", questions=questions)
+    if settings_overrides.get("certifying"):
+        settings_overrides.setdefault("review_policy", "objectives")
+    pool = "exam" if settings_overrides.get("certifying") else "practice"
+    services.import_bank(key=bank_key, title="Test bank", questions=questions, pool=pool)
     quiz, _ = services.upsert_quiz(
         key=key,
         settings_={**QUIZ_SETTINGS, **settings_overrides},

@@ -185,3 +185,43 @@ def test_no_learner_page_or_api_response_reveals_the_key_before_submit(client):
     # The crawl can see a leak: the result page after submit shows the review (full policy) it hid before.
     result = client.get(f"/attempts/{Attempt.objects.filter(user=learner).first().pk}/result/")
     assert 'class="explanation"' in result.content.decode()
+
+
+def test_certifying_final_never_reveals_exam_pool_keys_even_after_submit(client, tmp_path):
+    """The reserved exam pool stays reserved after submit too: result page, API, transcript and
+    progress show the score and objectives, never an exam item's key, feedback or explanation."""
+    from tests.course_helpers import load_tiny, read_all_lessons, take_quiz
+
+    tiny = load_tiny(tmp_path, certifying_final=True)
+    learner = UserFactory()
+    services.enroll(user=learner, course=tiny.course)
+    read_all_lessons(learner, tiny.version)
+    for module in tiny.modules:
+        take_quiz(learner, module.quiz, tiny.specs)
+    client.force_login(learner)
+    api = APIClient()
+    api.force_authenticate(learner)
+    crawl = Crawl(client, api)
+    final = tiny.version.final_exam
+    for correct in (False, True):
+        attempt = take_quiz(learner, final, tiny.specs, correct=correct)
+        crawl.get(f"/attempts/{attempt.pk}/result/")
+        crawl.get(f"/attempts/{attempt.pk}/", follow=True)
+        crawl.api_call("get", f"/api/v1/attempts/{attempt.pk}/")
+        crawl.api_call("get", "/api/v1/me/progress/")
+        crawl.api_call("get", f"/api/v1/courses/{tiny.course.slug}/")
+        crawl.get("/transcript/")
+        crawl.get(f"/quizzes/{final.pk}/")
+    exam_secrets = [
+        (where, snippet)
+        for where, snippet in secret_snippets()
+        if where.startswith(f"{tiny.course.slug}-m") and "-exam-" in where
+    ]
+    assert len(exam_secrets) >= 8
+    leaks = crawl.leaks(exam_secrets)
+    # (the result page is not an "/attempts/" label's page before submit; check its review markup here)
+    for label, kind, body, _ in crawl.seen:
+        if kind == "html":
+            leaks += [f"{label}: markup {m!r}" for m in REVIEW_MARKUP if m in body]
+    assert not leaks, leaks[:10]
+    assert any("Objectives to revisit" in body for _, _, body, _ in crawl.seen)

@@ -194,3 +194,36 @@ def test_opaque_ids_differ_between_attempts_for_the_same_choice(many_attempts):
         left = {i["id"] for i in shown["l-match"]["left"]}
         right = {i["id"] for i in shown["l-match"]["right"]}
         assert not left & right
+
+
+def assert_reveals_no_key(response) -> dict:
+    """After submit a certifying quiz may show the score and objectives, never keys or per-item marks."""
+    text = response.content.decode()
+    body = json.loads(text)
+    keys = set(all_keys(body))
+    assert not keys & (set(FORBIDDEN_KEYS) | {"review", "points", "reason"}), keys
+    lowered = text.lower()
+    for word in ("correct", "explanation", "feedback", SECRET.lower(), '"review"', '"points"'):
+        assert word not in lowered, word
+    return body
+
+
+@pytest.mark.parametrize("qtype", list(LEAK_BANK))
+def test_certifying_review_after_submit_reveals_no_key(logged_in_api, qtype):
+    spec = LEAK_BANK[qtype]
+    quiz = make_quiz(key=f"exam-{qtype}", bank_key=f"exam-{qtype}", questions=[spec], certifying=True)
+    started = logged_in_api.post(f"/api/v1/quizzes/{quiz.pk}/attempts/")
+    payload = assert_reveals_nothing(started)
+    keys = dict(Question.objects.values_list("pk", "key"))
+    for i, question in enumerate(flat_payloads(payload)):
+        if i == 0:  # the first item right, the rest unanswered: per-item marks would differ
+            body = correct_response(question, SPECS[keys[question["id"]]])
+            logged_in_api.put(
+                f"/api/v1/attempts/{payload['id']}/answers/{question['id']}/", body, format="json"
+            )
+    submitted = logged_in_api.post(f"/api/v1/attempts/{payload['id']}/submit/")
+    for response in (submitted, logged_in_api.get(f"/api/v1/attempts/{payload['id']}/")):
+        assert response.status_code == 200
+        body = assert_reveals_no_key(response)
+        assert body["score"] == ("100.00" if qtype != "scenario" else "33.33")
+        assert body["objectives_to_revisit"] == ([] if qtype != "scenario" else ["T-1"])
