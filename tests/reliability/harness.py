@@ -1,11 +1,12 @@
-"""What the reliability and security tests start, stop and talk to: PostgreSQL and Redis outages, a
+"""What the reliability and security tests start, stop and talk to: throwaway PostgreSQL and Redis
+servers (tests/reliability/servers.py, through the fixtures of tests/reliability/fixtures.py), a
 gunicorn on production settings, a real Celery worker, and a small HTTP client.
 
 Every process started here runs in its own session (process group) and is stopped by its id; every
-outage restarts the server in a `finally`. Outages are kept to a few seconds: the servers are shared
-with everyone on the machine.
+outage restarts the server in a `finally`. The outages are of the tests' own servers on free ports,
+never of the machine's PostgreSQL (5432) or Redis (6379).
 
-Where a test cannot control a server it skips with the reason printed, except under CI=true, where it
+Where a test cannot start a server it skips with the reason printed, except under CI=true, where it
 fails: CI on the project's machines must run every fault test.
 """
 
@@ -16,7 +17,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,21 +26,17 @@ from urllib.parse import urlencode
 
 import pytest
 
+from tests.reliability.servers import ThrowawayPostgres, ThrowawayRedis, free_port, wait_for
+
+__all__ = ["free_port", "wait_for"]  # re-exported: the tests import them from here
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 CI = os.environ.get("CI", "").lower() == "true"
 
-PG_CLUSTER = ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main"]
-REDIS_PORT = 6379
-REDIS_START = [
-    "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(REDIS_PORT),
-    "--save", "", "--appendonly", "no",
-]  # fmt: skip
-# Redis databases of these tests (other engineers' worker tests use 15): broker, cache.
-BROKER_DB = int(os.environ.get("RELIABILITY_REDIS_BROKER_DB", "12"))
-CACHE_DB = int(os.environ.get("RELIABILITY_REDIS_CACHE_DB", "13"))
-BROKER_URL = f"redis://127.0.0.1:{REDIS_PORT}/{BROKER_DB}"
-CACHE_URL = f"redis://127.0.0.1:{REDIS_PORT}/{CACHE_DB}"
+# Redis databases of these tests on their throwaway Redis server: broker, cache.
+BROKER_DB = 0
+CACHE_DB = 1
 
 
 def unavailable(reason: str):
@@ -54,109 +50,31 @@ def _run(cmd: list[str], timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
-# --- PostgreSQL ----------------------------------------------------------------------------------
-
-
-def postgres_accepts(dbname: str = "postgres") -> bool:
-    import psycopg
-
-    try:
-        psycopg.connect(
-            host="127.0.0.1", port=5432, user="postgres", dbname=dbname, connect_timeout=2
-        ).close()
-    except psycopg.OperationalError:
-        return False
-    return True
-
-
-def require_postgres_control() -> None:
-    """pg_ctlcluster must exist and report the local cluster running (we must be able to restart it)."""
-    try:
-        status = _run([*PG_CLUSTER, "status"], timeout=30)
-    except (FileNotFoundError, subprocess.TimeoutExpired) as exc:
-        unavailable(f"cannot control PostgreSQL with pg_ctlcluster: {exc}")
-    if status.returncode != 0:
-        unavailable(f"pg_ctlcluster 15 main status failed: {status.stdout}{status.stderr}")
-    if not postgres_accepts():
-        unavailable("PostgreSQL on 127.0.0.1:5432 does not accept connections")
-
-
-def wait_for(condition, *, timeout: float, what: str, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"{what} within {timeout} s")
+# --- outages of the throwaway servers ------------------------------------------------------------
 
 
 @contextlib.contextmanager
-def postgres_stopped():
-    """Stop PostgreSQL (fast mode: sessions are ended, open transactions roll back); always start it
-    again. Yields while it is down."""
+def postgres_stopped(server: ThrowawayPostgres):
+    """Stop the tests' PostgreSQL (fast mode: sessions are ended, open transactions roll back); always
+    start it again. Yields once it is down."""
     from django.db import connections
 
     for conn in connections.all():  # this process's connections die with the server; drop them first
         conn.close()
     try:
-        result = _run([*PG_CLUSTER, "stop"], timeout=60)  # default mode: fast
-        assert result.returncode == 0, f"could not stop PostgreSQL: {result.stdout}{result.stderr}"
-        yield
+        with server.stopped():
+            yield
     finally:
-        started = _run([*PG_CLUSTER, "start"], timeout=120)
-        wait_for(postgres_accepts, timeout=60, what="PostgreSQL accepting connections again")
         for conn in connections.all():
             conn.close()
-        assert started.returncode == 0 or postgres_accepts(), started.stdout + started.stderr
 
 
-# --- Redis ---------------------------------------------------------------------------------------
-
-
-def redis_client(db: int = 0):
-    import redis
-
-    return redis.Redis(host="127.0.0.1", port=REDIS_PORT, db=db, socket_connect_timeout=2, socket_timeout=5)
-
-
-def redis_up() -> bool:
-    import redis
-
-    try:
-        return bool(redis_client().ping())
-    except redis.exceptions.RedisError:
-        return False
-
-
-def require_redis(*, control: bool = False) -> None:
-    from shutil import which
-
-    if not redis_up():
-        unavailable(f"Redis is not reachable on 127.0.0.1:{REDIS_PORT}")
-    if control and (which("redis-server") is None or which("redis-cli") is None):
-        unavailable("redis-server / redis-cli are not installed: cannot stop and start Redis")
-
-
-@contextlib.contextmanager
-def redis_stopped():
-    """Shut Redis down (nosave: it keeps no data anyway); always start it again."""
-    try:
-        _run(["redis-cli", "-p", str(REDIS_PORT), "shutdown", "nosave"], timeout=30)
-        wait_for(lambda: not redis_up(), timeout=20, what="Redis stopping")
-        yield
-    finally:
-        if not redis_up():
-            _run(REDIS_START, timeout=30)
-        wait_for(redis_up, timeout=30, what="Redis answering again")
+def redis_stopped(server: ThrowawayRedis):
+    """Shut the tests' Redis down (it keeps no data anyway); always start it again on the same port."""
+    return server.stopped()
 
 
 # --- processes -----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def stop_process_group(proc: subprocess.Popen, *, grace: float = 20) -> None:
@@ -230,7 +148,7 @@ class Server:
 
 def collect_static(static_root: Path) -> None:
     """collectstatic for production settings (whitenoise's manifest) into a folder of the test's own."""
-    env = production_env(static_root=static_root, database_url="postgres://postgres@127.0.0.1:5432/postgres")
+    env = production_env(static_root=static_root, database_url="postgres://postgres@no-postgres.invalid/none")
     result = subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
         cwd=ROOT,
@@ -242,9 +160,20 @@ def collect_static(static_root: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def production_env(*, static_root: Path, database_url: str, media_root: Path | None = None, **extra) -> dict:
+def production_env(
+    *,
+    static_root: Path,
+    database_url: str,
+    redis: ThrowawayRedis | None = None,
+    media_root: Path | None = None,
+    **extra,
+) -> dict:
     """The environment of a production deployment on this machine (elearn.settings.production through
-    tests/reliability/server_settings.py, which only moves STATIC_ROOT into the test's folder)."""
+    tests/reliability/server_settings.py, which only moves STATIC_ROOT into the test's folder), with
+    the broker and the cache on the tests' Redis. Without `redis` (collectstatic) nothing may connect:
+    the broker address does not resolve."""
+    broker = redis.url(BROKER_DB) if redis else "redis://no-redis.invalid:6379/0"
+    cache = redis.url(CACHE_DB) if redis else "redis://no-redis.invalid:6379/1"
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_", "CACHE_"))
     }
@@ -256,8 +185,8 @@ def production_env(*, static_root: Path, database_url: str, media_root: Path | N
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": database_url,
-            "CELERY_BROKER_URL": BROKER_URL,
-            "CACHE_URL": CACHE_URL,
+            "CELERY_BROKER_URL": broker,
+            "CACHE_URL": cache,
             "DJANGO_SECURE_SSL_REDIRECT": "false",  # no TLS terminator in front of the test server
             "DATABASE_POOL_MAX": "4",
             "DATABASE_POOL_TIMEOUT": "3",
@@ -337,14 +266,14 @@ def celery_worker(env: dict, workdir: Path, *, queue: str, name: str, render_del
         stop_process_group(proc)
 
 
-def worker_env(tmp_path: Path, *, visibility_timeout: int = 5) -> dict:
+def worker_env(tmp_path: Path, redis: ThrowawayRedis, *, visibility_timeout: int = 5) -> dict:
     """Test settings on the test database, the tests' broker, a short visibility timeout and file email."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_"))}
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "elearn.settings.test",
             "DATABASE_URL": database_url_for_tests(),
-            "CELERY_BROKER_URL": BROKER_URL,
+            "CELERY_BROKER_URL": redis.url(BROKER_DB),
             "CELERY_VISIBILITY_TIMEOUT": str(visibility_timeout),
             "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
             "EMAIL_FILE_PATH": str(tmp_path / "mail"),
@@ -353,13 +282,13 @@ def worker_env(tmp_path: Path, *, visibility_timeout: int = 5) -> dict:
     return env
 
 
-def send(task: str, *args, queue: str) -> None:
+def send(task: str, *args, queue: str, redis: ThrowawayRedis) -> None:
     """Publish a task to the tests' broker, on a queue only the test's own worker consumes."""
     from kombu import Connection
 
     from elearn.celery import app
 
-    with Connection(BROKER_URL) as conn:
+    with Connection(redis.url(BROKER_DB)) as conn:
         app.send_task(task, args=list(args), connection=conn, queue=queue)
 
 

@@ -2,7 +2,8 @@
 learners who completed it with certificates, one certificate revoked, an audit trail) is dumped with
 pg_dump, restored with pg_restore into a fresh database, and the restored copy gives the same
 transcripts for every user, the same records, a verifying audit chain ending on the same hash, and an
-audit table that is still append-only."""
+audit table that is still append-only. It all happens on the test run's throwaway PostgreSQL cluster
+(fixture `postgres_server`), so the drill creates and drops nothing on the machine's server."""
 
 import json
 import os
@@ -22,8 +23,6 @@ from tests.reliability.drill import snapshot
 from tests.reliability.harness import ROOT, unavailable
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
-
-SERVER = "postgres://postgres@127.0.0.1:5432"
 
 
 def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
@@ -54,8 +53,10 @@ def populate(tmp_path) -> None:
 
 
 def test_a_dump_restored_into_a_fresh_database_gives_identical_transcripts_and_a_verifying_chain(
-    tmp_path, settings
+    tmp_path, settings, postgres_server
 ):
+    server = f"postgres://postgres@127.0.0.1:{postgres_server.port}"
+    port = str(postgres_server.port)
     settings.MEDIA_ROOT = tmp_path / "media"
     populate(tmp_path)
     before = snapshot()
@@ -66,21 +67,21 @@ def test_a_dump_restored_into_a_fresh_database_gives_identical_transcripts_and_a
     restored = f"{source}_restore_{uuid.uuid4().hex[:8]}"
     dump = tmp_path / "elearn.dump"
     connection.close()
-    run(["pg_dump", "--format=custom", "--no-owner", "--file", str(dump), f"{SERVER}/{source}"])
-    run(["createdb", "-h", "127.0.0.1", "-U", "postgres", restored])
+    run(["pg_dump", "--format=custom", "--no-owner", "--file", str(dump), f"{server}/{source}"])
+    run(["createdb", "-h", "127.0.0.1", "-p", port, "-U", "postgres", restored])
     try:
-        run(["pg_restore", "--no-owner", "--exit-on-error", "--dbname", f"{SERVER}/{restored}", str(dump)])
+        run(["pg_restore", "--no-owner", "--exit-on-error", "--dbname", f"{server}/{restored}", str(dump)])
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_"))}
-        env.update({"DJANGO_SETTINGS_MODULE": "elearn.settings.test", "DATABASE_URL": f"{SERVER}/{restored}"})
+        env.update({"DJANGO_SETTINGS_MODULE": "elearn.settings.test", "DATABASE_URL": f"{server}/{restored}"})
         result = run([sys.executable, "-m", "tests.reliability.drill"], cwd=ROOT, env=env)
         after = json.loads(result.stdout.strip().splitlines()[-1])
-        with psycopg.connect(f"{SERVER}/{restored}", autocommit=True) as conn:
+        with psycopg.connect(f"{server}/{restored}", autocommit=True) as conn:
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute("UPDATE core_auditevent SET action = 'tampered'")
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute("DELETE FROM core_auditevent")
     finally:
-        run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "--force", restored])
+        run(["dropdb", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "--if-exists", "--force", restored])
 
     assert after["transcripts"] == before["transcripts"]
     assert after["counts"] == before["counts"]

@@ -5,7 +5,8 @@ settings.
 Expected: every page and API call answers 2xx (never 500); /readyz says the broker is down; the
 completion and the evaluation commit; the certificate cannot be enqueued, which is logged. When Redis
 is back, the `issue_missing_certificates` sweep (beat's job, here sent to a real worker) issues the
-certificate: no completion is lost.
+certificate: no completion is lost. Redis here is the test run's own throwaway server (fixture
+`redis_server`), never the machine's.
 """
 
 import time
@@ -22,16 +23,12 @@ from tests.course_helpers import load_tiny, read_all_lessons, take_quiz
 from tests.quiz_content import correct_response
 from tests.quiz_helpers import flat_payloads
 from tests.reliability.harness import (
-    BROKER_DB,
-    CACHE_DB,
     celery_worker,
     database_url_for_tests,
     gunicorn,
     log_of,
     production_env,
-    redis_client,
     redis_stopped,
-    require_redis,
     send,
     user_for_server,
     wait_for,
@@ -44,11 +41,8 @@ PASSWORD = "redis-outage-password"
 
 
 def test_pages_and_quiz_taking_work_without_redis_and_the_sweep_issues_the_certificate_later(
-    tmp_path, static_root
+    tmp_path, static_root, redis_server
 ):
-    require_redis(control=True)
-    for db in (BROKER_DB, CACHE_DB):
-        redis_client(db).flushdb()
     tiny = load_tiny(tmp_path)  # 1.5 CE hours: the certificate waits for the course evaluation
     learner = user_for_server(PASSWORD, username="outage-learner")
     token = issue_token(learner)[1]
@@ -63,14 +57,17 @@ def test_pages_and_quiz_taking_work_without_redis_and_the_sweep_issues_the_certi
     connection.close()
 
     env = production_env(
-        static_root=static_root, database_url=database_url_for_tests(), media_root=tmp_path / "media"
+        static_root=static_root,
+        database_url=database_url_for_tests(),
+        redis=redis_server,
+        media_root=tmp_path / "media",
     )
     timings = {}
     with gunicorn(env, tmp_path) as server:
         browser = server.client()
         api = server.client(headers={"Authorization": f"Token {token}"})
         assert server.client().get("/readyz").status == 200
-        with redis_stopped():
+        with redis_stopped(redis_server):
             ready = server.client().get("/readyz")
             assert ready.status == 503 and ready.json()["checks"]["broker"] != "ok", ready.text
 
@@ -134,9 +131,10 @@ def test_pages_and_quiz_taking_work_without_redis_and_the_sweep_issues_the_certi
     # Redis is back: the periodic sweep issues what the outage missed, once.
     queue = f"reliability-{uuid.uuid4().hex[:8]}"
     (tmp_path / "mail").mkdir()
-    with celery_worker(worker_env(tmp_path), tmp_path, queue=queue, name="sweeper") as worker:
-        send("courses.tasks.issue_missing_certificates", queue=queue)
-        send("courses.tasks.issue_missing_certificates", queue=queue)  # beat firing twice: still one
+    with celery_worker(worker_env(tmp_path, redis_server), tmp_path, queue=queue, name="sweeper") as worker:
+        send("courses.tasks.issue_missing_certificates", queue=queue, redis=redis_server)
+        # beat firing twice: still one
+        send("courses.tasks.issue_missing_certificates", queue=queue, redis=redis_server)
         wait_for(
             lambda: (
                 Certificate.objects.filter(enrollment=enrollment).exclude(pdf="").exists()

@@ -23,8 +23,6 @@ from tests.reliability.harness import (
     BROKER_DB,
     celery_worker,
     log_of,
-    redis_client,
-    require_redis,
     send,
     wait_for,
     worker_env,
@@ -35,19 +33,17 @@ pytestmark = [pytest.mark.reliability, pytest.mark.worker, pytest.mark.django_db
 VISIBILITY_TIMEOUT = 5  # seconds (CELERY_VISIBILITY_TIMEOUT of the workers, see harness.worker_env)
 
 
-def test_worker_killed_mid_render_the_task_is_redelivered_and_one_certificate_exists(tmp_path):
-    require_redis()
-    redis_client(BROKER_DB).flushdb()
+def test_worker_killed_mid_render_the_task_is_redelivered_and_one_certificate_exists(tmp_path, redis_server):
     (tmp_path / "mail").mkdir()
     queue = f"reliability-{uuid.uuid4().hex[:8]}"
     learner = UserFactory(first_name="Kim", last_name="Crash")
     enrollment = completed_enrollment(learner, make_course(slug="kill-test"))
     connection.close()  # the worker must not wait on a connection of ours
     marker = tmp_path / "rendering"
-    env = worker_env(tmp_path, visibility_timeout=VISIBILITY_TIMEOUT)
+    env = worker_env(tmp_path, redis_server, visibility_timeout=VISIBILITY_TIMEOUT)
 
     with celery_worker(env, tmp_path, queue=queue, name="doomed", render_delay=60, marker=marker) as doomed:
-        send("courses.tasks.issue_certificate_task", enrollment.pk, queue=queue)
+        send("courses.tasks.issue_certificate_task", enrollment.pk, queue=queue, redis=redis_server)
         wait_for(lambda: marker.exists() or doomed.poll() is not None, timeout=90, what="rendering started")
         assert doomed.poll() is None, log_of(doomed)
         # Mid-render: issued and committed, not rendered, not emailed, not acknowledged.
@@ -57,7 +53,7 @@ def test_worker_killed_mid_render_the_task_is_redelivered_and_one_certificate_ex
         doomed.wait(timeout=20)
         killed_at = time.monotonic()
         assert not Certificate.objects.get(pk=certificate.pk).pdf
-        unacked = redis_client(BROKER_DB).hlen("unacked")
+        unacked = redis_server.client(BROKER_DB).hlen("unacked")
     assert unacked == 1, "the killed worker's message should be waiting, unacknowledged, in Redis"
 
     time.sleep(max(0.0, VISIBILITY_TIMEOUT + 1 - (time.monotonic() - killed_at)))
@@ -83,4 +79,4 @@ def test_worker_killed_mid_render_the_task_is_redelivered_and_one_certificate_ex
     assert CertificateSequence.objects.get().last_number == 1
     assert AuditEvent.objects.filter(action="certificate.issued").count() == 1
     assert len(list((tmp_path / "mail").iterdir())) == 1
-    assert redis_client(BROKER_DB).hlen("unacked") == 0
+    assert redis_server.client(BROKER_DB).hlen("unacked") == 0

@@ -1,1 +1,5 @@
-from tests.reliability.fixtures import static_root  # noqa: F401 - the servers' static files, once per run
+from tests.reliability.fixtures import (  # noqa: F401 - the servers' static files, throwaway Redis
+    redis_server,
+    static_root,
+    throwaway_redis,
+)

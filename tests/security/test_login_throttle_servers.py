@@ -1,5 +1,5 @@
 """Login throttling holds across processes: gunicorn on production settings with 2 workers, the
-counters in Redis (CACHE_URL). Ten failures, then every further attempt (right password included,
+counters in Redis (CACHE_URL; the test run's throwaway Redis). Ten failures, then every further attempt (right password included,
 login page and token endpoint alike) is refused with 429, whichever worker serves it; a process-local
 counter would let the other worker accept up to ten more. (The session cookie it sets on a good login
 carries the production flags: Secure, HttpOnly, SameSite=Lax.)"""
@@ -11,8 +11,6 @@ from tests.reliability.harness import (
     database_url_for_tests,
     gunicorn,
     production_env,
-    redis_client,
-    require_redis,
     user_for_server,
 )
 
@@ -21,13 +19,16 @@ pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a-long-and-correct-password"
 
 
-def test_ten_failures_then_429_from_both_workers_with_the_counters_in_redis(tmp_path, static_root):
-    require_redis()
-    redis_client(CACHE_DB).flushdb()
+def test_ten_failures_then_429_from_both_workers_with_the_counters_in_redis(
+    tmp_path, static_root, redis_server
+):
     user_for_server(PASSWORD, username="nurse")
     user_for_server(PASSWORD, username="colleague")
     env = production_env(
-        static_root=static_root, database_url=database_url_for_tests(), media_root=tmp_path / "media"
+        static_root=static_root,
+        database_url=database_url_for_tests(),
+        redis=redis_server,
+        media_root=tmp_path / "media",
     )
     with gunicorn(env, tmp_path) as server:
 
@@ -50,7 +51,7 @@ def test_ten_failures_then_429_from_both_workers_with_the_counters_in_redis(tmp_
         )
         other = server.client().login("colleague", PASSWORD)
         served_429 = refusing_workers()
-        keys = [k.decode() for k in redis_client(CACHE_DB).scan_iter(match="*rl:login-fail*")]
+        keys = [k.decode() for k in redis_server.client(CACHE_DB).scan_iter(match="*rl:login-fail*")]
 
     assert [r.status for r in failures] == [200] * 10
     assert all("didn't match" in r.text.replace("&#x27;", "'") for r in failures)
