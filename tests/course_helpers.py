@@ -19,7 +19,8 @@ from tests.quiz_content import correct_response
 from tests.quiz_helpers import flat_payloads, wrong_response
 
 REAL_COURSE_DIR = Path(settings.BASE_DIR) / "courses" / "content" / "substance-use-safety"
-BRIEF_PATH = Path(settings.BASE_DIR).parent / "shared" / "content" / "brief.md"
+# The objectives and misconceptions of the clinical brief, vendored so tests need nothing outside the repository.
+BRIEF_PATH = Path(settings.BASE_DIR) / "docs" / "content-brief.md"
 EXPLAIN = "This is why the key is right. The tempting distractor is wrong for a stated reason."
 
 

@@ -6,7 +6,6 @@ as "scenario".
 """
 
 import difflib
-import os
 import re
 import string
 from collections import Counter, defaultdict
@@ -24,8 +23,8 @@ from tests.factories import UserFactory
 TYPES = {"single", "multiple", "true_false", "ordering", "matching", "numeric", "scenario"}
 MODULES = ("ds", "pt", "od", "lc")
 
-# The life-critical points of issue 5, as keyword groups searched in the stems and explanations of
-# critical questions. Each group: every regex in the tuple must match the same question's text.
+# The life-critical points (issues 5, 16 and 23), as keyword groups searched in the stem, explanation
+# and answer texts of critical items. Each group: every regex in the tuple must match the same item.
 CRITICAL_POINTS = {
     "call emergency services (911)": (r"\b911\b|emergency (services|medical|number|call)|\bEMS\b",),
     "naloxone re-dosing": (r"naloxone", r"repeat|re-?dos|second dose|another dose|next dose"),
@@ -39,6 +38,19 @@ CRITICAL_POINTS = {
     "alcohol or benzodiazepine withdrawal can kill (seizures)": (
         r"withdrawal",
         r"seizure|can kill|kills|fatal|death|die\b|life-threatening",
+    ),
+    "stimulant emergency response": (
+        r"stimulant|methamphetamine|cocaine|\bmeth\b",
+        r"\bcool|calm|quiet|safe distance",
+    ),
+    "no face-down restraint": (
+        r"face down|face-down|prone|weight on (his|her|their|the) (back|chest)",
+        r"hold|restrain|suffocat|asphyxia",
+    ),
+    "methadone start-up sedation": (
+        r"methadone",
+        r"first (days|weeks|two weeks|week)|builds? up|start(ed|ing)? methadone",
+        r"sleep|drows|sedat|nod",
     ),
 }
 
@@ -169,11 +181,6 @@ def test_every_question_sits_in_the_bank_of_its_objectives_module(parsed):
 
 
 def brief_text() -> str:
-    if not BRIEF_PATH.is_file():
-        message = f"The content brief is missing at {BRIEF_PATH}; it is needed to check objectives and misconceptions."
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
     return BRIEF_PATH.read_text(encoding="utf-8")
 
 
@@ -348,6 +355,268 @@ def test_every_module_has_critical_questions(parsed):
         assert module_numbers(parsed, module)["critical"] >= 3, module
 
 
+def answer_texts(spec: dict) -> list[str]:
+    texts = [c["text"] for c in spec.get("choices") or []] + list(spec.get("items") or [])
+    for pair in spec.get("pairs") or []:
+        texts += [pair["left"], pair["right"]]
+    return texts
+
+
+def item_text(spec: dict) -> str:
+    return "\n".join([spec["stem"], spec["explanation"], *answer_texts(spec)])
+
+
+def covers(spec: dict, point: str) -> bool:
+    return all(re.search(p, item_text(spec), re.I) for p in CRITICAL_POINTS[point])
+
+
+def critical_items(parsed) -> list[tuple[str, dict]]:
+    return [(m, s) for m, s in all_specs(parsed) if s.get("critical") and s["type"] != "scenario"]
+
+
+@pytest.mark.parametrize("point", sorted(CRITICAL_POINTS))
+def test_every_critical_point_has_two_critical_items_of_two_types(parsed, point):
+    hits = [s for _, s in critical_items(parsed) if covers(s, point)]
+    assert len(hits) >= 2 and len({s["type"] for s in hits}) >= 2, (point, [s["key"] for s in hits])
+
+
+# --- draw rules: every objective and every critical point reaches every learner ------------------------
+
+
+def top_level(parsed) -> list[dict]:
+    return [q for b in parsed.banks for q in b.questions]
+
+
+def rule_pool(parsed, rule: dict) -> list[dict]:
+    """The top-level questions a draw rule can pick from (the engine's pool, before earlier rules)."""
+    if rule.get("question"):
+        return [q for q in top_level(parsed) if q["key"] == rule["question"]]
+    if rule.get("objective"):
+        return [q for q in top_level(parsed) if q["objective"] == rule["objective"]]
+    return list(bank(parsed, rule["bank"]).questions)
+
+
+def guaranteed(parsed, rules: list[dict], wanted) -> bool:
+    """True when EVERY attempt drawn by `rules` holds a question satisfying `wanted` (a predicate on a
+    top-level question): some rule must draw more questions than its pool has questions that fail
+    `wanted`. Rules that name a question are placed first in the files, so they take nothing from later
+    rules' pools; objective pools are disjoint; so counting pool by pool is exact."""
+    for rule in rules:
+        pool = rule_pool(parsed, rule)
+        misses = sum(1 for q in pool if not wanted(q))
+        if len(pool) >= rule["count"] and misses < rule["count"]:
+            return True
+    return False
+
+
+def question_covers_point(question: dict, point: str) -> bool:
+    return any(s.get("critical") and covers(s, point) for s in items_of(question) if s["type"] != "scenario")
+
+
+def module_objectives(parsed, module: str) -> set[str]:
+    return {o for o in parsed.objectives if o.lower().startswith(module + "-")}
+
+
+def test_guarantee_check_counts_pools_exactly(parsed):
+    # OD-8 holds several questions; drawing one of them does not guarantee a named question, drawing all does
+    pool = [q["key"] for q in top_level(parsed) if q["objective"] == "OD-8"]
+    assert len(pool) >= 3
+    assert not guaranteed(parsed, [{"objective": "OD-8", "count": 1}], lambda q: q["key"] == pool[0])
+    assert guaranteed(parsed, [{"objective": "OD-8", "count": len(pool)}], lambda q: q["key"] == pool[0])
+    assert guaranteed(parsed, [{"question": pool[0], "count": 1}], lambda q: q["key"] == pool[0])
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_module_quiz_draws_every_objective_of_its_module(parsed, module):
+    quiz = next(m.quiz for m in parsed.modules if m.key == module)
+    drawn = {r["objective"] for r in quiz.draw if r.get("objective")}
+    assert drawn == module_objectives(parsed, module)
+    for objective in module_objectives(parsed, module):
+        assert guaranteed(parsed, quiz.draw, lambda q, o=objective: q["objective"] == o), objective
+
+
+def objectives_with_critical_items(parsed) -> set[str]:
+    return {s["objective"] for _, s in critical_items(parsed)}
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_every_objective_with_a_critical_item_is_drawn_in_its_module_quiz(parsed, module):
+    quiz = next(m.quiz for m in parsed.modules if m.key == module)
+    for objective in objectives_with_critical_items(parsed) & module_objectives(parsed, module):
+        assert guaranteed(parsed, quiz.draw, lambda q, o=objective: q["objective"] == o), objective
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the final exam's draw rules move to the reserved exam pool (issue 24, wt-examcontent); "
+    "remove this marker when that lands",
+)
+def test_every_objective_with_a_critical_item_is_drawn_in_the_final(parsed):
+    rules = parsed.final_exam.draw
+    drawn = {r.get("objective") for r in rules}
+    assert objectives_with_critical_items(parsed) - drawn == set()
+
+
+@pytest.mark.parametrize("point", sorted(CRITICAL_POINTS))
+def test_every_critical_point_is_in_every_learners_module_quizzes(parsed, point):
+    # a learner takes all four module quizzes, so one quiz that always samples the point is enough
+    assert any(
+        guaranteed(parsed, m.quiz.draw, lambda q: question_covers_point(q, point)) for m in parsed.modules
+    ), point
+
+
+def test_question_draw_rules_come_before_objective_rules(parsed):
+    # guaranteed() relies on it, and so does the engine: a question taken by an objective rule first
+    # would leave its own rule with nothing to draw
+    for quiz in [m.quiz for m in parsed.modules] + [parsed.final_exam]:
+        kinds = ["question" if r.get("question") else "other" for r in quiz.draw]
+        assert kinds == sorted(kinds, key=lambda k: k != "question"), quiz.key
+
+
+def test_module_quizzes_are_formative_and_the_final_is_not(parsed):
+    for module in parsed.modules:
+        settings = module.quiz.settings
+        assert settings.get("attempt_limit") is None and settings.get("review_policy") == "full", module.key
+        assert settings.get("cooldown_minutes", 0) == 0, module.key
+    assert parsed.final_exam.settings.get("attempt_limit")
+
+
+# --- balance of keys ---------------------------------------------------------------------------
+
+
+def test_true_false_keys_are_balanced(parsed):
+    answers = [s["answer"] for _, s in all_specs(parsed) if s["type"] == "true_false"]
+    share_true = sum(answers) / len(answers)
+    assert 0.35 <= share_true <= 0.65, f"{sum(answers)} of {len(answers)} keyed true"
+    for module in MODULES:
+        keyed = {s["answer"] for m, s in all_specs(parsed) if m == module and s["type"] == "true_false"}
+        assert keyed == {True, False}, module
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_single_choice_keys_are_spread_over_the_positions(parsed, module):
+    # exports and printouts keep the file order, so the key must not sit in one place
+    positions = Counter(
+        [c.get("correct") is True for c in s["choices"]].index(True)
+        for m, s in all_specs(parsed)
+        if m == module and s["type"] == "single"
+    )
+    total = sum(positions.values())
+    for position in range(3):
+        assert 0.1 <= positions[position] / total <= 0.4, (module, sorted(positions.items()))
+
+
+def test_multiple_select_items_do_not_mostly_key_most_options(parsed):
+    multi = [s for _, s in all_specs(parsed) if s["type"] == "multiple"]
+    mostly_correct = [
+        s["key"] for s in multi if 2 * sum(bool(c.get("correct")) for c in s["choices"]) > len(s["choices"])
+    ]
+    assert len(mostly_correct) <= len(multi) / 2, mostly_correct
+    # and "select all" is never simply every option
+    assert [s["key"] for s in multi if all(c.get("correct") for c in s["choices"])] == []
+
+
+# --- learner-facing text: no internal ids, no review notes, readable numbered references ---------------
+
+INTERNAL = [
+    (re.compile(r"\b\d{3}_[0-9a-f]{16}\b"), "source-article hash"),
+    (re.compile(r"\b(DS|PT|OD|LC)-F\d+"), "internal fact id"),
+    (re.compile(r"\b(DS|PT|OD|LC)-\d+\b"), "objective code"),
+    (re.compile(r"\b(module|modules) (DS|PT|OD|LC)\b", re.I), "internal module key"),
+    (re.compile(r"\(nr\)|\bbrief (N|section )\d+|\bN\d{1,2}\b"), "brief reference"),
+    (
+        re.compile(
+            r"awaiting|medical review|not (yet )?(been )?checked|content review|do not teach|to be confirmed|"
+            r"\bTODO\b|\bTBD\b|reviewer|figures? awaiting",
+            re.I,
+        ),
+        "review note",
+    ),
+    (
+        re.compile(r"\[(?!\d+(, \d+)*\])(?!!(WARNING|NOTE|TIP|IMPORTANT)\])[^\]\n]{1,60}\](?!\()"),
+        "unnumbered citation",
+    ),
+]
+
+
+def internal_markers(text: str) -> list[str]:
+    return [f"{label}: {m.group(0)}" for pattern, label in INTERNAL for m in pattern.finditer(text)]
+
+
+def test_the_internal_marker_check_catches_each_kind():
+    assert internal_markers("Naloxone works [1, 2]. > [!WARNING] Stay with them. See [the guide](x).") == []
+    planted = [
+        "as the article says [000_d721397f1b2e283a]",
+        "explained earlier (DS-F2, DS-F3)",
+        "the result: DS-6 (Recognise fake pills)",
+        "follow the overdose response in module OD",
+        "figures awaiting confirmation",
+        "so do not teach it",
+        "as [FDA 2016b] warned",
+    ]
+    assert all(internal_markers(text) for text in planted)
+
+
+def learner_texts(parsed) -> list[tuple[str, str]]:
+    """(where, text) for everything a learner can read: course, objectives' wording, skills, lessons
+    (title, body, sources) and every question field shown before or after submission."""
+    out = [("course title", parsed.title), ("course summary", parsed.summary)]
+    out += [(f"objective {o}", text) for o, text in parsed.objectives.items()]
+    out += [(f"skill {s['key']}", f"{s['title']}\n{s['description']}") for s in parsed.skills]
+    for module in parsed.modules:
+        out.append((f"module {module.key} title", module.title))
+        out.append((f"quiz {module.quiz.key} title", module.quiz.settings.get("title", "")))
+        for lesson in module.lessons:
+            out.append((lesson.key, "\n".join([lesson.title, lesson.body, *lesson.sources])))
+    for _, spec in all_specs(parsed):
+        fields = [spec["stem"], spec["explanation"], spec["source"], *answer_texts(spec)]
+        fields += [c.get("feedback") or "" for c in spec.get("choices") or []]
+        fields += list(spec.get("extra_right") or [])
+        fields += [spec.get("feedback_true") or "", spec.get("feedback_false") or ""]
+        out.append((spec["key"], "\n".join(fields)))
+    return out
+
+
+def test_no_internal_ids_or_review_notes_in_learner_facing_text(parsed):
+    found = [(where, marker) for where, text in learner_texts(parsed) for marker in internal_markers(text)]
+    assert found == []
+
+
+NUMBERED = re.compile(r"^\[(\d+)\] (\S.{8,})$")
+CITED = re.compile(r"\[(\d+(?:, \d+)*)\](?!\()")
+
+
+def numbered_sources(sources: list[str]) -> list[int]:
+    numbers = []
+    for source in sources:
+        match = NUMBERED.match(source.strip())
+        assert match, f"not a numbered reference with a readable title: {source!r}"
+        numbers.append(int(match.group(1)))
+    return numbers
+
+
+def cited_numbers(text: str) -> set[int]:
+    return {int(n) for group in CITED.findall(text) for n in group.split(", ")}
+
+
+def test_lessons_cite_numbered_references_with_readable_titles(parsed):
+    for module in parsed.modules:
+        for lesson in module.lessons:
+            numbers = numbered_sources(lesson.sources)
+            assert numbers == list(range(1, len(numbers) + 1)), lesson.key
+            assert cited_numbers(lesson.body) <= set(numbers), lesson.key
+
+
+def test_questions_cite_numbered_references_with_readable_titles(parsed):
+    for _, spec in all_specs(parsed):
+        parts = re.split(r"\s+(?=\[\d+\] )", spec["source"].strip())
+        numbers = numbered_sources(parts)
+        assert numbers == list(range(1, len(numbers) + 1)), spec["key"]
+        assert cited_numbers(spec["explanation"]) <= set(numbers), spec["key"]
+        # the database column holds 500 characters
+        assert len(spec["source"].strip()) <= 500, spec["key"]
+
+
 # --- distractors from the brief's misconceptions --------------------------------------------------
 
 _STOPWORDS = """that this with from they them their have will only also must just like than then when what
@@ -434,13 +703,23 @@ def test_the_whole_course_loads_and_every_quiz_starts_and_draws(parsed):
     for lesson_id in Lesson.objects.filter(module__version=version).values_list("pk", flat=True):
         services.complete_lesson(user=learner, lesson_id=lesson_id)
     bank_of = dict(Question.objects.values_list("pk", "bank__key"))
-    quizzes = [(m.quiz, m.key, 12) for m in Module.objects.filter(version=version).select_related("quiz")]
-    quizzes.append((version.final_exam, None, 24))
-    for quiz, module_key, count in quizzes:
+    objective_of = dict(Question.objects.values_list("pk", "objective"))
+    rules_of = {m.quiz.key: m.quiz.draw for m in parsed.modules} | {
+        parsed.final_exam.key: parsed.final_exam.draw
+    }
+    quizzes = [(m.quiz, m.key) for m in Module.objects.filter(version=version).select_related("quiz")]
+    quizzes.append((version.final_exam, None))
+    for quiz, module_key in quizzes:
+        rules = rules_of[quiz.key]
         attempt, created = services.start_quiz_attempt(user=learner, quiz=quiz)
         assert created
         order = attempt.layout["order"]
-        assert len(order) == len(set(order)) == count
-        banks = Counter(bank_of[qid] for qid in order)
-        assert banks == ({module_key: 12} if module_key else dict.fromkeys(MODULES, 6))
+        assert len(order) == len(set(order)) == sum(r["count"] for r in rules)
+        if module_key:
+            # a module quiz draws only from its own bank, the counts its objective rules ask for
+            assert {bank_of[qid] for qid in order} == {module_key}
+            drawn = Counter(objective_of[qid] for qid in order)
+            for rule in rules:
+                if rule.get("objective"):
+                    assert drawn[rule["objective"]] >= rule["count"], rule
         assert selectors.enrollment_for_quiz(user=learner, quiz=quiz).pk == enrollment.pk

@@ -20,8 +20,8 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 CONTENT_MODELS = (Course, CourseVersion, Module, Lesson, QuestionBank, Question, Choice, Quiz, DrawRule)
-LESSON = "lessons/ds/02-ds-effects-and-danger-signs.md"
-LESSON_KEY = "ds-effects-and-danger-signs"
+LESSON = "lessons/ds/01-ds-three-families.md"
+LESSON_KEY = "ds-three-families"
 
 
 @pytest.fixture
@@ -201,8 +201,8 @@ def test_clinically_significant_changes_are_reported(course_dir):
 def two_correct_answers(course_dir):
     edit(
         course_dir / "banks" / "ds.yaml",
-        "      - text: Stimulant, because it stops panic attacks\n        correct: false",
-        "      - text: Stimulant, because it stops panic attacks\n        correct: true",
+        '      - text: "Stimulant, because it stops panic attacks"\n        correct: false',
+        '      - text: "Stimulant, because it stops panic attacks"\n        correct: true',
     )
     return "banks/ds.yaml", "exactly one correct choice"
 
