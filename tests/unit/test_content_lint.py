@@ -512,6 +512,18 @@ def test_single_choice_keys_are_spread_over_the_positions(parsed, module):
         assert 0.1 <= positions[position] / total <= 0.4, (module, sorted(positions.items()))
 
 
+def test_single_choice_keys_do_not_stand_out_by_length(parsed):
+    singles = [s for _, s in all_specs(parsed) if s["type"] == "single"]
+    longest, far_longer = [], []
+    for spec in singles:
+        key = next(len(c["text"]) for c in spec["choices"] if c.get("correct"))
+        others = max(len(c["text"]) for c in spec["choices"] if not c.get("correct"))
+        longest += [spec["key"]] if key > others else []
+        far_longer += [spec["key"]] if key > 1.3 * others else []
+    assert far_longer == []
+    assert len(longest) <= 0.4 * len(singles), f"{len(longest)} of {len(singles)} keys are the longest option"
+
+
 def test_multiple_select_items_do_not_mostly_key_most_options(parsed):
     multi = [s for _, s in all_specs(parsed) if s["type"] == "multiple"]
     mostly_correct = [
