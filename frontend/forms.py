@@ -1,8 +1,24 @@
 """Turn quiz form fields into API-shaped answer bodies (the same shapes the JSON API takes).
 
 Field names: `q-<id>` (single, true/false, multiple, numeric), `q-<id>-pos-<item id>` (ordering: the
-position picked for each item) and `q-<id>-match-<left id>` (matching: the right-hand id picked).
+position picked for each item), `q-<id>-match-<left id>` (matching: the right-hand id picked) and
+`flag-<id>` with `flag-<id>-present` (the learner's "review this again" mark).
 """
+
+
+class FormAnswerError(ValueError):
+    """The form's fields for one question cannot be turned into an answer the learner chose."""
+
+    def __init__(self, message: str, *, positions: dict[str, str]):
+        super().__init__(message)
+        self.message = message
+        self.positions = positions
+
+
+def ordering_positions(question: dict, data) -> dict[str, str]:
+    """The position typed for each step, as posted ("" when none)."""
+    prefix = f"q-{question['id']}"
+    return {item["id"]: (data.get(f"{prefix}-pos-{item['id']}") or "").strip() for item in question["items"]}
 
 
 def response_from_form(question: dict, data) -> dict | None:
@@ -23,14 +39,7 @@ def response_from_form(question: dict, data) -> dict | None:
         value = data.get(prefix, "").strip()
         return {"value": value or None}
     if qtype == "ordering":
-        positions = []
-        for item in question["items"]:
-            raw = data.get(f"{prefix}-pos-{item['id']}", "")
-            if raw.isdigit():
-                positions.append((int(raw), item["id"]))
-        if not positions:
-            return None
-        return {"order": [item_id for _, item_id in sorted(positions)]}
+        return _ordering_response(question, data)
     if qtype == "matching":
         pairs = {}
         seen = False
@@ -44,14 +53,48 @@ def response_from_form(question: dict, data) -> dict | None:
     return None
 
 
+def _ordering_response(question: dict, data) -> dict | None:
+    """Every step needs its own position before an order is saved: two steps in one place, or a step
+    left without one, would otherwise be saved as an order the learner never chose."""
+    posted = ordering_positions(question, data)
+    count = len(posted)
+    if not any(posted.values()):
+        return None
+    valid = {str(n) for n in range(1, count + 1)}
+    if any(value and value not in valid for value in posted.values()):
+        raise FormAnswerError(f"Positions go from 1 to {count}.", positions=posted)
+    taken: dict[str, int] = {}
+    for value in posted.values():
+        if value:
+            taken[value] = taken.get(value, 0) + 1
+    twice = sorted((int(v) for v, n in taken.items() if n > 1))
+    if twice:
+        which = " and ".join(str(n) for n in twice)
+        raise FormAnswerError(
+            f"Position {which} is given to more than one step. Give each step its own position; "
+            "this order is not saved yet.",
+            positions=posted,
+        )
+    missing = sum(1 for value in posted.values() if not value)
+    if missing:
+        raise FormAnswerError(
+            f"{missing} of {count} steps have no position yet. Give every step its own position; "
+            "this order is not saved yet.",
+            positions=posted,
+        )
+    return {"order": [item_id for item_id, _ in sorted(posted.items(), key=lambda kv: int(kv[1]))]}
+
+
+def review_flag(question: dict, data) -> bool | None:
+    """The posted "flag for review" state, or None when the form does not carry it."""
+    if f"flag-{question['id']}-present" not in data:
+        return None
+    return bool(data.get(f"flag-{question['id']}"))
+
+
 def flatten(questions: list[dict]) -> list[dict]:
     """Answerable items in display order: scenario parts replace their scenario."""
     items = []
     for question in questions:
         items += question.get("parts") or [question]
     return items
-
-
-def is_answered(question: dict) -> bool:
-    response = question.get("response") or {}
-    return any(v not in (None, "", [], {}) for v in response.values())

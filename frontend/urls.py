@@ -20,6 +20,7 @@ urlpatterns = [
     path("quizzes/<int:quiz_id>/start/", views.quiz_start, name="quiz_start"),
     path("attempts/<int:attempt_id>/", views.attempt_page, name="attempt"),
     path("attempts/<int:attempt_id>/autosave/", views.attempt_autosave, name="attempt_autosave"),
+    path("attempts/<int:attempt_id>/flag/", views.attempt_flag, name="attempt_flag"),
     path("attempts/<int:attempt_id>/review/", views.attempt_review, name="attempt_review"),
     path("attempts/<int:attempt_id>/submit/", views.attempt_submit, name="attempt_submit"),
     path("attempts/<int:attempt_id>/result/", views.attempt_result, name="attempt_result"),

@@ -14,11 +14,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from courses import selectors as course_selectors
 from courses import services as course_services
 from courses.models import Course
+from quizzes import grading
 from quizzes import selectors as quiz_selectors
+from quizzes import services as quiz_services
 from quizzes.errors import AttemptNotFound, QuizError
 from quizzes.models import Quiz
 
-from .forms import flatten, is_answered, response_from_form
+from .forms import FormAnswerError, flatten, response_from_form, review_flag
 
 
 def login_required_htmx(view):
@@ -206,22 +208,90 @@ def _grade_if_expired(attempt):
     return False
 
 
-def _save_from_form(request, attempt, questions) -> list[str]:
-    """Save every question on the submitted page; returns the error messages (empty when all saved)."""
-    errors = []
+def _save_from_form(request, attempt, questions) -> tuple[list[str], dict[int, FormAnswerError]]:
+    """Save every question on the submitted page and its review flag. Returns the service's error
+    messages and, per question, the form errors that kept an answer from being saved (an ordering with
+    two steps in one place)."""
+    errors: list[str] = []
+    invalid: dict[int, FormAnswerError] = {}
+    flagged = set(attempt.flagged or [])
     for question in questions:
-        body = response_from_form(question, request.POST)
-        if body is None:
-            continue
         try:
-            course_services.save_quiz_answer(
+            wanted = review_flag(question, request.POST)
+            if wanted is not None and wanted != (question["id"] in flagged):
+                flagged = set(
+                    quiz_services.set_review_flag(
+                        attempt_id=attempt.pk, user=request.user, question_id=question["id"], flagged=wanted
+                    )
+                )
+            try:
+                body = response_from_form(question, request.POST)
+            except FormAnswerError as error:
+                invalid[question["id"]] = error
+                continue
+            if body is None:
+                continue
+            answer = course_services.save_quiz_answer(
                 attempt_id=attempt.pk, user=request.user, question_id=question["id"], response=body
+            )
+            question["answered"] = grading.is_answered(
+                attempt.layout["items"][str(question["id"])], answer.response
             )
         except QuizError as error:
             errors.append(error.message)
             if error.code in ("deadline_passed", "attempt_closed"):
                 break
-    return errors
+    return errors, invalid
+
+
+def question_navigator(questions: list[dict], *, one_per_page: bool, page: int, flagged) -> list[dict]:
+    """One entry per answerable item, numbered as the questions are (scenario parts count one each)."""
+    entries, number = [], 0
+    flagged = set(flagged or [])
+    for page_number, question in enumerate(questions, start=1):
+        for item in question.get("parts") or [question]:
+            number += 1
+            entries.append(
+                {
+                    "id": item["id"],
+                    "number": number,
+                    "page": page_number if one_per_page else 1,
+                    "answered": item["answered"],
+                    "flagged": item["id"] in flagged,
+                    "current": one_per_page and page_number == page,
+                    "one_per_page": one_per_page,
+                }
+            )
+    return entries
+
+
+def _attempt_page_context(attempt, data, *, page: int, invalid=None) -> dict:
+    one_per_page = attempt.quiz.layout == Quiz.Layout.ONE_PER_PAGE
+    numbered = number_questions(data["questions"])
+    shown = [numbered[page - 1]] if one_per_page else numbered
+    for error_question, error in (invalid or {}).items():
+        for item in flatten(data["questions"]):
+            if item["id"] == error_question:
+                item["form_error"] = error.message
+                item["posted_positions"] = error.positions
+    navigator = question_navigator(
+        data["questions"], one_per_page=one_per_page, page=page, flagged=attempt.flagged
+    )
+    on_page = [entry["number"] for entry in navigator if entry["current"]] or [1]
+    return {
+        "attempt": attempt,
+        "data": data,
+        "questions": shown,
+        "page": page,
+        "pages": len(data["questions"]) if one_per_page else 1,
+        "one_per_page": one_per_page,
+        "quiz": attempt.quiz,
+        "navigator": navigator,
+        "flagged": set(attempt.flagged or []),
+        "first_on_page": on_page[0],
+        "last_on_page": on_page[-1],
+        "invalid": invalid or {},
+    }
 
 
 @require_http_methods(["GET", "POST"])
@@ -243,13 +313,18 @@ def attempt_page(request, attempt_id):
         page = 1
     shown = [pages[page - 1]] if one_per_page else pages[0]
     if request.method == "POST":
-        errors = _save_from_form(request, attempt, flatten(shown))
+        errors, invalid = _save_from_form(request, attempt, flatten(shown))
         for message in errors:
             messages.error(request, message)
         target = request.POST.get("go", "stay")
         attempt.refresh_from_db()
         if not attempt.is_open:
             return redirect("frontend:attempt_result", attempt_id=attempt.pk)
+        if invalid:
+            # Stay on the page with what the learner typed, so they can fix it rather than retype it.
+            fresh = quiz_selectors.attempt_for_learner(attempt)
+            context = _attempt_page_context(attempt, fresh, page=page, invalid=invalid)
+            return render(request, "frontend/attempt.html", context, status=400)
         if errors:
             return redirect(f"{reverse('frontend:attempt', args=[attempt.pk])}?page={page}")
         if target == "review":
@@ -258,31 +333,21 @@ def attempt_page(request, attempt_id):
             page += 1
         elif target == "previous" and page > 1:
             page -= 1
+        elif target.startswith("page-") and target[5:].isdigit():
+            page = min(max(int(target[5:]), 1), len(pages))
         return redirect(f"{reverse('frontend:attempt', args=[attempt.pk])}?page={page}")
-    numbered = number_questions(data["questions"])
-    shown_numbered = [numbered[page - 1]] if one_per_page else numbered
-    return render(
-        request,
-        "frontend/attempt.html",
-        {
-            "attempt": attempt,
-            "data": data,
-            "questions": shown_numbered,
-            "page": page,
-            "pages": len(pages),
-            "one_per_page": one_per_page,
-            "quiz": attempt.quiz,
-            "answered_flags": [is_answered(q) for q in flatten(data["questions"])],
-        },
-    )
+    return render(request, "frontend/attempt.html", _attempt_page_context(attempt, data, page=page))
 
 
 def number_questions(questions: list[dict]) -> list[tuple[int, dict]]:
-    """(number of the first item, question): a scenario's parts take one number each."""
+    """(number of the first item, question): a scenario's parts take one number each; a scenario also
+    gets `last_number`, the number of its last part."""
     numbered, number = [], 0
     for question in questions:
         numbered.append((number + 1, question))
         number += len(question.get("parts") or [question])
+        if question.get("parts"):
+            question["last_number"] = number
     return numbered
 
 
@@ -300,14 +365,56 @@ def attempt_autosave(request, attempt_id):
             {"ok": False, "message": "This question is not part of the attempt."},
             status=400,
         )
-    errors = _save_from_form(request, attempt, questions)
+    errors, invalid = _save_from_form(request, attempt, questions)
+    if invalid:
+        return render(
+            request,
+            "frontend/partials/save_status.html",
+            {"ok": False, "message": invalid[questions[0]["id"]].message, "question": questions[0]},
+            status=400,
+        )
     status = 200 if not errors else 409
     return render(
         request,
         "frontend/partials/save_status.html",
-        {"ok": not errors, "message": errors[0] if errors else "", "now": timezone.now()},
+        {
+            "ok": not errors,
+            "message": errors[0] if errors else "",
+            "now": timezone.now(),
+            "question": questions[0],
+        },
         status=status,
     )
+
+
+@require_POST
+@login_required_htmx
+def attempt_flag(request, attempt_id):
+    """Flag or unflag one question for review; answers with its navigator entry."""
+    attempt = _own_attempt(request, attempt_id)
+    try:
+        quiz_services.set_review_flag(
+            attempt_id=attempt.pk,
+            user=request.user,
+            question_id=request.POST.get("question"),
+            flagged=bool(request.POST.get(f"flag-{request.POST.get('question')}")),
+        )
+    except AttemptNotFound as error:
+        raise Http404("No such attempt.") from error
+    except QuizError as error:
+        return HttpResponse(error.message, status=error.http_status)
+    attempt.refresh_from_db()
+    data = quiz_selectors.attempt_for_learner(attempt)
+    one_per_page = attempt.quiz.layout == Quiz.Layout.ONE_PER_PAGE
+    try:
+        page = int(request.POST.get("page", "1"))
+    except ValueError:
+        page = 1
+    entries = question_navigator(
+        data["questions"], one_per_page=one_per_page, page=page, flagged=attempt.flagged
+    )
+    entry = next(e for e in entries if str(e["id"]) == request.POST.get("question"))
+    return render(request, "frontend/partials/nav_item.html", {"entry": entry, "attempt": attempt})
 
 
 @require_GET
@@ -317,23 +424,19 @@ def attempt_review(request, attempt_id):
     if _grade_if_expired(attempt) or not attempt.is_open:
         return redirect("frontend:attempt_result", attempt_id=attempt.pk)
     data = quiz_selectors.attempt_for_learner(attempt)
-    items = flatten(data["questions"])
     one_per_page = attempt.quiz.layout == Quiz.Layout.ONE_PER_PAGE
-    unanswered = []
-    number = 0
-    for page, question in enumerate(data["questions"], start=1):
-        for item in question.get("parts") or [question]:
-            number += 1
-            if not is_answered(item):
-                unanswered.append({"number": number, "page": page if one_per_page else 1})
+    navigator = question_navigator(
+        data["questions"], one_per_page=one_per_page, page=0, flagged=attempt.flagged
+    )
     return render(
         request,
         "frontend/attempt_review.html",
         {
             "attempt": attempt,
             "data": data,
-            "unanswered": unanswered,
-            "total": len(items),
+            "unanswered": [entry for entry in navigator if not entry["answered"]],
+            "flagged": [entry for entry in navigator if entry["flagged"]],
+            "total": len(navigator),
             "quiz": attempt.quiz,
         },
     )

@@ -188,3 +188,15 @@ def policy_score(scores: Sequence[Decimal], policy: str) -> Decimal | None:
     if policy == "average":
         return (sum(scores) / len(scores)).quantize(Decimal("0.01"), rounding="ROUND_DOWN")
     raise ValueError(f"Unknown grading policy {policy!r}")
+
+
+def is_answered(item: dict, canonical: dict | None) -> bool:
+    """The one rule for "answered" (counts, navigator, review list). An ordering counts only once every
+    step has a place and a matching once every left item has a partner: a half-done one is not an answer."""
+    if not any(v not in (None, "", [], {}) for v in (canonical or {}).values()):
+        return False
+    if item["type"] == "ordering":
+        return len(canonical.get("order") or []) == len(item["choices"])
+    if item["type"] == "matching":
+        return len(canonical.get("pairs") or {}) == len(item["left"])
+    return True

@@ -263,6 +263,11 @@ class Attempt(models.Model):
     score = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True, help_text="Percent")
     passed = models.BooleanField(null=True)
     critical_missed = models.JSONField(default=list, blank=True, help_text="[{question, objective}]")
+    flagged = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Question ids the learner flagged to look at again before submitting.",
+    )
 
     class Meta:
         ordering = ["user", "quiz", "number"]

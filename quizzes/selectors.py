@@ -164,6 +164,7 @@ def attempt_for_learner(attempt: Attempt, *, now: datetime | None = None) -> dic
             return payload
         answer = answers.get(qid)
         payload["response"] = _learner_response(item, answer.response if answer else None)
+        payload["answered"] = grading.is_answered(item, answer.response if answer else None)
         if submitted:
             review = _review_for(q, item, answer, rules)
             if review:
@@ -183,7 +184,8 @@ def attempt_for_learner(attempt: Attempt, *, now: datetime | None = None) -> dic
         "answered": sum(
             1
             for qid in gradable_question_ids(attempt.layout)
-            if answers.get(qid) and _has_content(answers[qid].response)
+            if answers.get(qid)
+            and grading.is_answered(attempt.layout["items"][str(qid)], answers[qid].response)
         ),
         "total_items": len(gradable_question_ids(attempt.layout)),
     }
@@ -204,10 +206,6 @@ def attempt_for_learner(attempt: Attempt, *, now: datetime | None = None) -> dic
                 }
             )
     return data
-
-
-def _has_content(response: dict) -> bool:
-    return any(v not in (None, "", [], {}) for v in (response or {}).values())
 
 
 @dataclass(frozen=True)

@@ -582,6 +582,30 @@ def save_answer(*, attempt_id: int, user, question_id, response, now: datetime |
     raise AssertionError("unreachable")
 
 
+def set_review_flag(*, attempt_id: int, user, question_id, flagged: bool) -> list[int]:
+    """Flag (or unflag) one item of an open attempt for review before submitting; returns the flagged
+    ids. A flag is the learner's own note: it never changes grading."""
+    with transaction.atomic():
+        attempt = _lock_own_attempt(attempt_id=attempt_id, user=user)
+        if not attempt.is_open:
+            raise AttemptClosed("This attempt has already been submitted; answers can no longer change.")
+        try:
+            qid = int(question_id)
+        except (TypeError, ValueError):
+            qid = None
+        if qid not in gradable_question_ids(attempt.layout):
+            raise InvalidAnswer(
+                "This question is not part of the attempt.",
+                field_errors={"question": ["Not in this attempt."]},
+            )
+        current = set(attempt.flagged or [])
+        wanted = current | {qid} if flagged else current - {qid}
+        if wanted != current:
+            attempt.flagged = sorted(wanted)
+            attempt.save(update_fields=["flagged"])
+        return sorted(wanted)
+
+
 def _answer_key(question: Question, choices: list[Choice]) -> grading.AnswerKey:
     if question.type in ("single", "multiple", "true_false"):
         return grading.AnswerKey(

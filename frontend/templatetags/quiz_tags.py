@@ -59,3 +59,26 @@ def status_today(certificate, today) -> str:
 def words(value) -> str:
     """snake_case state names as words: in_progress -> in progress."""
     return str(value or "").replace("_", " ")
+
+
+@register.filter
+def mmss(seconds) -> str:
+    """Seconds as m:ss (h:mm:ss from an hour), the way the attempt page's timer counts."""
+    try:
+        seconds = max(0, int(seconds))
+    except (TypeError, ValueError):
+        return ""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@register.filter
+def position_for(question, item_id) -> str:
+    """The position shown for an ordering step: what the learner just posted when the page comes back
+    with a form error, otherwise the saved order's."""
+    posted = question.get("posted_positions")
+    if posted is not None:
+        return posted.get(item_id, "")
+    order = (question.get("response") or {}).get("order") or []
+    return str(order.index(item_id) + 1) if item_id in order else ""

@@ -394,7 +394,14 @@ TOP_KEYS = {
     "passed",
     "critical_missed_objectives",
 }
-BASE_QUESTION_KEYS = {"id", "type", "stem", "stem_html", "response"}
+BASE_QUESTION_KEYS = {
+    "id",
+    "type",
+    "stem",
+    "stem_html",
+    "response",
+    "answered",
+}  # answered: the one rule, grading.is_answered
 TYPE_KEYS = {
     "single": {"choices", "multiple"},
     "multiple": {"choices", "multiple"},

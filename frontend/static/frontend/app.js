@@ -2,6 +2,13 @@
 (function () {
   "use strict";
 
+  // m:ss, or h:mm:ss from an hour: the same format as the server's `mmss` filter.
+  function clock(seconds) {
+    var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+    var mm = h ? (m < 10 ? "0" : "") + m : String(m);
+    return (h ? h + ":" : "") + mm + ":" + (s < 10 ? "0" : "") + s;
+  }
+
   // Countdown that follows the server's deadline (seconds left at render time, measured here with a
   // monotonic clock so a wrong device clock cannot shift it). The server enforces the limit anyway.
   function startTimer() {
@@ -13,8 +20,7 @@
     var submitted = false;
     function tick() {
       var left = Math.max(0, secondsLeft - Math.floor((performance.now() - started) / 1000));
-      var m = Math.floor(left / 60), s = left % 60;
-      value.textContent = m + ":" + (s < 10 ? "0" : "") + s;
+      value.textContent = clock(left);
       el.classList.toggle("low", left <= 60);
       if (left === 120 || left === 30) el.setAttribute("aria-live", "assertive");
       if (left === 0 && !submitted) {
@@ -84,6 +90,41 @@
       }).catch(function () {});
     }, 30000);
   }
+
+  // After an autosave the server says whether the question now counts as answered (its rule, not ours):
+  // the navigator entry and the answered count follow without a reload.
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    var status = evt.detail.target && evt.detail.target.querySelector("[data-answered]");
+    var fieldset = evt.detail.elt && evt.detail.elt.closest ? evt.detail.elt.closest("[data-question]") : null;
+    if (!status || !fieldset) return;
+    var entry = document.getElementById("nav-" + fieldset.dataset.question);
+    if (entry) {
+      var answered = status.dataset.answered === "1";
+      entry.classList.toggle("answered", answered);
+      var label = entry.getAttribute("aria-label") || "";
+      entry.setAttribute("aria-label", answered ? label.replace(", not answered", ", answered")
+                                                : label.replace(", answered", ", not answered"));
+    }
+    var count = document.getElementById("answered-count");
+    if (count) count.textContent = document.querySelectorAll(".map-list .nav-q.answered").length;
+  });
+
+  // Ordering: mark the positions given to two steps at once, before the server's message arrives.
+  document.addEventListener("change", function (evt) {
+    var list = evt.target.closest ? evt.target.closest("[data-ordering]") : null;
+    if (!list) return;
+    var selects = list.querySelectorAll("select"), seen = {};
+    selects.forEach(function (s) { if (s.value) seen[s.value] = (seen[s.value] || 0) + 1; });
+    selects.forEach(function (s) {
+      if (s.value && seen[s.value] > 1) s.setAttribute("aria-invalid", "true");
+      else s.removeAttribute("aria-invalid");
+    });
+  });
+
+  // Print buttons (no inline handlers: the Content Security Policy forbids them).
+  document.addEventListener("click", function (evt) {
+    if (evt.target.closest && evt.target.closest("[data-print]")) window.print();
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     startTimer();
