@@ -241,9 +241,36 @@ def verify_url(certificate: Certificate) -> str:
     return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{reverse('verify_certificate', args=[certificate.verify_code])}"
 
 
-def render_pdf_bytes(certificate: Certificate, *, paper: str = "a4", revoked: bool = False) -> bytes:
+# Usable height of each paper in landscape (mm) inside the 10 mm page margins: the frame fills it.
+FRAME_HEIGHT_MM = {"a4": 188, "letter": 193.5}
+
+
+def reading_seconds(certificate: Certificate) -> int:
+    """Reading time recorded on the lessons of the enrollment the certificate was issued for: the
+    evidence behind the CE hours it states."""
+    from django.db.models import Sum
+
+    from .models import LessonProgress
+
+    if certificate.enrollment_id is None:
+        return 0
+    total = LessonProgress.objects.filter(enrollment_id=certificate.enrollment_id).aggregate(
+        s=Sum("seconds_spent")
+    )
+    return int(total["s"] or 0)
+
+
+def hours_minutes(seconds: int) -> str:
+    """3 h 05 min; under an hour, 42 min."""
+    hours, minutes = divmod(max(0, int(seconds)) // 60, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+
+def render_pdf_bytes(certificate: Certificate, *, paper: str = "", revoked: bool = False) -> bytes:
     import segno
     from weasyprint import HTML
+
+    paper = paper if paper in PAPER_SIZES else settings.CERTIFICATE_PAPER
 
     qr_svg = segno.make(verify_url(certificate), error="m").svg_inline(scale=3, border=1, dark="#111827")
     html = render_to_string(
@@ -252,11 +279,15 @@ def render_pdf_bytes(certificate: Certificate, *, paper: str = "a4", revoked: bo
             "c": certificate,
             "qr_svg": qr_svg,
             "verify_url": verify_url(certificate),
-            "page_size": PAPER_SIZES.get(paper, PAPER_SIZES["a4"]),
+            "page_size": PAPER_SIZES[paper],
+            "frame_height": FRAME_HEIGHT_MM[paper],
             "revoked": revoked,
+            "draft": certificate.version_id is not None and not certificate.version.is_reviewed,
+            "reading_time": hours_minutes(reading_seconds(certificate)),
             "organisation": settings.ORGANISATION_NAME,
             "fonts": STATIC_ROOT_FOR_PDF / "fonts",
-            "signatory": getattr(settings, "CERTIFICATE_SIGNATORY", "Training director"),
+            "signatory": settings.CERTIFICATE_SIGNATORY,
+            "signatory_name": settings.CERTIFICATE_SIGNATORY_NAME,
         },
     )
     return HTML(
@@ -270,7 +301,7 @@ def render_certificate_pdf(*, certificate_id: int) -> Certificate:
     certificate = Certificate.objects.get(pk=certificate_id)
     if certificate.pdf:
         return certificate
-    data = render_pdf_bytes(certificate, paper=getattr(settings, "CERTIFICATE_PAPER", "a4"))
+    data = render_pdf_bytes(certificate, paper=settings.CERTIFICATE_PAPER)
     with transaction.atomic():
         locked = Certificate.objects.select_for_update().get(pk=certificate_id)
         if locked.pdf:

@@ -475,10 +475,22 @@ def missed_objectives(*, attempt: Attempt) -> list[str]:
 
 
 def certificates_for(*, user) -> list:
-    """The learner's certificates, newest first, with what each renews. 1 query."""
+    """The learner's certificates, newest first, with what each renews, its course version (reviewed or
+    a draft) and the reading time recorded behind its CE hours. 1 query."""
 
+    from django.db.models import OuterRef, Subquery, Sum
+
+    reading = (
+        LessonProgress.objects.filter(enrollment=OuterRef("enrollment"))
+        .values("enrollment")
+        .annotate(total=Sum("seconds_spent"))
+        .values("total")
+    )
     return list(
-        Certificate.objects.filter(user=user).select_related("renews", "replaces").order_by("-issued_at")
+        Certificate.objects.filter(user=user)
+        .select_related("renews", "replaces", "version")
+        .annotate(reading_seconds=Subquery(reading))
+        .order_by("-issued_at")
     )
 
 

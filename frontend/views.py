@@ -524,12 +524,13 @@ def certificate_pdf(request, certificate_id):
     revoked = certificate.revoked_at is not None
     if (
         revoked
-        or (paper and paper != getattr(certificate_services.settings, "CERTIFICATE_PAPER", "a4"))
+        or (
+            paper in certificate_services.PAPER_SIZES
+            and paper != certificate_services.settings.CERTIFICATE_PAPER
+        )
         or not (certificate.pdf)
     ):
-        data = certificate_services.render_pdf_bytes(
-            certificate, paper=paper if paper in certificate_services.PAPER_SIZES else "a4", revoked=revoked
-        )
+        data = certificate_services.render_pdf_bytes(certificate, paper=paper, revoked=revoked)
         response = HttpResponse(data, content_type="application/pdf")
     else:
         response = FileResponse(certificate.pdf.open("rb"), content_type="application/pdf")

@@ -219,9 +219,11 @@ QUIZ_ATTEMPT_WINDOW = "courses.policies.attempt_window_start"
 COURSE_ALLOW_UNREVIEWED = env.bool("COURSE_ALLOW_UNREVIEWED", default=False)
 # Certificates: the public base URL printed in QR codes and emails, paper size, numbering, signatory.
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
-CERTIFICATE_PAPER = env("CERTIFICATE_PAPER", default="a4")  # a4 | letter
+CERTIFICATE_PAPER = env("CERTIFICATE_PAPER", default="letter")  # letter (US default) | a4
 CERTIFICATE_NUMBER_PREFIX = env("CERTIFICATE_NUMBER_PREFIX", default="SUS")
 CERTIFICATE_SIGNATORY = env("CERTIFICATE_SIGNATORY", default="Director of Training")
+# The person who signs: printed above the title on every certificate (a deploy check warns when empty).
+CERTIFICATE_SIGNATORY_NAME = env("CERTIFICATE_SIGNATORY_NAME", default="")
 COURSE_COMPLETION_HOOK = "courses.certificates.on_course_completed"
 # Failed logins (login page, admin login, token endpoint) per 15 minutes, in the shared store (the cache):
 # per username + client address, and per username alone (address rotation); then a 429 until the window ends.

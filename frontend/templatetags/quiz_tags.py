@@ -82,3 +82,10 @@ def position_for(question, item_id) -> str:
         return posted.get(item_id, "")
     order = (question.get("response") or {}).get("order") or []
     return str(order.index(item_id) + 1) if item_id in order else ""
+
+
+@register.filter
+def hours_minutes(seconds) -> str:
+    from courses.certificates import hours_minutes as format_hours
+
+    return format_hours(seconds or 0)

@@ -56,9 +56,10 @@ def answer_correctly(page):
                 ).select_option(str(choice.position + 1))
         elif question.type == "matching":
             for choice in choices:
-                fieldset.locator(".match-row", has=page.get_by_text(choice.text, exact=True)).locator(
-                    "select"
-                ).select_option(label=choice.match_text)
+                group = fieldset.locator(
+                    "fieldset.match-group", has=page.locator("legend", has_text=choice.text)
+                ).first
+                group.get_by_label(choice.match_text, exact=True).check()
         elif question.type == "numeric":
             value = question.data.get("value") or question.data.get("min")
             fieldset.locator("input[type=text]").fill(str(value))
