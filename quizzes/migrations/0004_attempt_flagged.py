@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('quizzes', '0002_draw_by_question_key'),
+        ('quizzes', '0003_exam_pool_and_certifying'),
     ]
 
     operations = [
