@@ -10,12 +10,31 @@ from datetime import date
 from pathlib import Path
 
 import yaml
+from django.conf import settings
 
 from quizzes import specs
 from quizzes.errors import ContentError
 
 FRONT_MATTER = re.compile(r"\A---\s*\n(?P<meta>.*?)\n---\s*\n(?P<body>.*)\Z", re.DOTALL)
 KEY = re.compile(r"^[a-z0-9][a-z0-9-]{1,118}$")
+IMAGE_SOURCE = re.compile(r"!\[[^\]]*\]\(([^)\s]*)")
+ILLUSTRATIONS = Path(settings.BASE_DIR) / "frontend" / "static" / "illustrations"
+
+
+def _image_problems(body: str) -> list[str]:
+    """Images are the project's own drawings only (the sanitiser drops anything else): say so at load."""
+    problems = []
+    for source in IMAGE_SOURCE.findall(body):
+        name = source.removeprefix("static:illustrations/")
+        if source == name or not re.fullmatch(r"[a-z0-9][a-z0-9-]*\.svg", name):
+            problems.append(
+                f"image {source!r}: write static:illustrations/<name>.svg (the project's own drawings)"
+            )
+        elif not (ILLUSTRATIONS / name).is_file():
+            problems.append(f"image {source!r}: no such drawing in frontend/static/illustrations")
+    return problems
+
+
 IMAGE_WITHOUT_ALT = re.compile(r"!\[\s*\]\(")
 QUIZ_FIELDS = {
     "title": str,
@@ -162,6 +181,7 @@ def _lesson(path: Path, problems: list[str]) -> ParsedLesson | None:
         problems.append(f"{where}: the lesson body is too short")
     if IMAGE_WITHOUT_ALT.search(body):
         problems.append(f"{where}: every image needs alt text")
+    problems += [f"{where}: {problem}" for problem in _image_problems(body)]
     return ParsedLesson(
         key=key or "",
         title=str(meta.get("title") or "").strip(),

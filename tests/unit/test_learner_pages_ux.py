@@ -262,3 +262,43 @@ def test_letter_is_the_default_paper(settings):
     from elearn.settings import base
 
     assert base.CERTIFICATE_PAPER == "letter"
+
+
+LOADER_IMAGE_CASES = [
+    ("own drawing", "![A drawing](static:illustrations/recovery-position.svg)", []),
+    ("missing drawing", "![A drawing](static:illustrations/no-such.svg)", ["no such drawing"]),
+    ("remote", "![A photo](https://example.com/x.png)", ["static:illustrations/<name>.svg"]),
+    ("relative file", "![A photo](image.png)", ["static:illustrations/<name>.svg"]),
+]
+
+
+@pytest.mark.parametrize(("name", "markdown", "problems"), LOADER_IMAGE_CASES)
+def test_the_loader_accepts_only_the_projects_drawings(name, markdown, problems):
+    from courses.content_loader import _image_problems
+
+    found = _image_problems(markdown)
+    assert len(found) == len(problems), (name, found)
+    for problem, fragment in zip(found, problems, strict=True):
+        assert fragment in problem, name
+
+
+ILLUSTRATED_LESSONS = [
+    ("od-recognising-an-overdose", "pupils-pinpoint-vs-normal.svg", "pinpoint pupil"),
+    ("od-responding-step-by-step", "recovery-position.svg", "recovery position"),
+    ("od-giving-naloxone", "naloxone-nasal-steps.svg", "nasal naloxone"),
+]
+
+
+@override_settings(COURSE_ALLOW_UNREVIEWED=True)
+def test_the_real_lessons_show_the_drawings_with_alt_text(settings):
+    from courses import services
+    from courses.models import Lesson
+    from tests.course_helpers import REAL_COURSE_DIR
+
+    services.load_course(path=REAL_COURSE_DIR)
+    for key, drawing, words in ILLUSTRATED_LESSONS:
+        body = Lesson.objects.filter(key=key).latest("pk").body_html
+        image = re.search(rf'<img src="{settings.STATIC_URL}illustrations/{drawing}" alt="([^"]+)"', body)
+        assert image and words in image.group(1).lower(), key
+        svg = (Path(settings.BASE_DIR) / "frontend" / "static" / "illustrations" / drawing).read_text()
+        assert "<title" in svg and "<desc" in svg and "<script" not in svg and "href" not in svg, drawing
