@@ -246,8 +246,9 @@ FRAME_HEIGHT_MM = {"a4": 188, "letter": 193.5}
 
 
 def reading_seconds(certificate: Certificate) -> int:
-    """Reading time recorded on the lessons of the enrollment the certificate was issued for: the
-    evidence behind the CE hours it states."""
+    """Lesson time the server recorded for the enrollment the certificate was issued for (the same
+    figure as the transcript's, courses.progress.recorded_lesson_seconds): the evidence behind the CE
+    hours it states."""
     from django.db.models import Sum
 
     from .models import LessonProgress
@@ -255,7 +256,7 @@ def reading_seconds(certificate: Certificate) -> int:
     if certificate.enrollment_id is None:
         return 0
     total = LessonProgress.objects.filter(enrollment_id=certificate.enrollment_id).aggregate(
-        s=Sum("seconds_spent")
+        s=Sum("seconds_recorded")
     )
     return int(total["s"] or 0)
 

@@ -476,14 +476,14 @@ def missed_objectives(*, attempt: Attempt) -> list[str]:
 
 def certificates_for(*, user) -> list:
     """The learner's certificates, newest first, with what each renews, its course version (reviewed or
-    a draft) and the reading time recorded behind its CE hours. 1 query."""
+    a draft) and the lesson time recorded behind its CE hours. 1 query."""
 
     from django.db.models import OuterRef, Subquery, Sum
 
     reading = (
         LessonProgress.objects.filter(enrollment=OuterRef("enrollment"))
         .values("enrollment")
-        .annotate(total=Sum("seconds_spent"))
+        .annotate(total=Sum("seconds_recorded"))
         .values("total")
     )
     return list(

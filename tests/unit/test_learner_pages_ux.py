@@ -185,7 +185,10 @@ def lesson_progress(enrollment, seconds: int) -> None:
             module=module, key=f"l{n}", title="L", position=n, body="b", body_html="b"
         )
         LessonProgress.objects.create(
-            enrollment=enrollment, lesson=lesson, seconds_spent=part, first_opened_at=enrollment.completed_at
+            enrollment=enrollment,
+            lesson=lesson,
+            seconds_recorded=part,
+            first_opened_at=enrollment.completed_at,
         )
 
 
@@ -207,7 +210,7 @@ def test_certificate_pdf_states_draft_signatory_and_reading_time(
     text = pdf_text(certificates.render_pdf_bytes(certificate, paper="letter"), tmp_path)
     assert ("DRAFT – not medically reviewed" in text) is draft, name
     assert "Jordan Reyes, RN Director of Training" in text, name
-    assert f"reading time recorded: {reading}" in text, name
+    assert f"lesson time recorded: {reading}" in text, name
 
 
 def test_the_certificates_page_lists_letter_first_and_shows_draft_and_reading_time(
@@ -220,7 +223,7 @@ def test_the_certificates_page_lists_letter_first_and_shows_draft_and_reading_ti
     links = re.findall(rf'href="/certificates/{draft.pk}/pdf/\?paper=(\w+)">([^<]+)</a>', body)
     assert links == [("letter", "PDF (US Letter)"), ("a4", "A4")]
     assert "DRAFT – not medically reviewed" in body
-    assert "reading time recorded: 1 h 01 min" in body
+    assert "lesson time recorded: 1 h 01 min" in body
     pdf = client.get(f"/certificates/{draft.pk}/pdf/")
     data = b"".join(pdf.streaming_content) if pdf.streaming else pdf.content
     info = subprocess.run(["pdfinfo", "-"], input=data, capture_output=True, check=True).stdout.decode()
