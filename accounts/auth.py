@@ -4,16 +4,9 @@ an API token stops working too (accounts.tokens). Every page, file or API call a
 from django.contrib.auth import logout
 from django.contrib.auth.backends import ModelBackend
 from django.shortcuts import redirect
-from django.utils import timezone
 
-from .models import Role, SurveyorScope
-
-
-def surveyor_expired(user, now=None) -> bool:
-    if getattr(user, "role", None) != Role.SURVEYOR:
-        return False
-    scope = SurveyorScope.objects.filter(user=user).only("expires_at").first()
-    return scope is None or scope.is_expired(now or timezone.now())
+from .access import surveyor_expired
+from .models import Role
 
 
 class ExpiringSurveyorBackend(ModelBackend):

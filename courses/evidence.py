@@ -16,8 +16,9 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from accounts.access import active_surveyor_scope
 from accounts.models import Department, Role
-from core.audit import verify_chain
+from core.audit import checkpoint_file_bytes, publish_checkpoint, verify_chain
 
 from . import certificates, reports
 from .exports import neutralise
@@ -38,12 +39,8 @@ def _allowed_departments(user):
     if user.role == Role.DEPARTMENT_ADMIN:
         return Department.objects.filter(pk=user.department_id)
     if user.role == Role.SURVEYOR:
-        from accounts.models import SurveyorScope
-
-        scope = SurveyorScope.objects.filter(user=user).first()
-        if scope is None or scope.is_expired(timezone.now()):
-            return Department.objects.none()
-        return scope.departments.all()
+        scope = active_surveyor_scope(user)
+        return Department.objects.none() if scope is None else scope.departments.all()
     return Department.objects.none()
 
 
@@ -54,12 +51,11 @@ def request_pack(*, requested_by, department_id: int, date_from: date, date_to: 
         raise EvidenceRefused("You cannot request evidence for this department.")
     if date_from > date_to:
         raise EvidenceRefused("The date range is reversed.")
-    if requested_by.role == Role.SURVEYOR:
-        scope = requested_by.surveyor_scope
-        if date_from < scope.records_from or date_to > scope.records_to:
-            raise EvidenceRefused(
-                f"Your access covers {scope.records_from:%d %b %Y} to {scope.records_to:%d %b %Y}."
-            )
+    scope = active_surveyor_scope(requested_by)
+    if scope is not None and (date_from < scope.records_from or date_to > scope.records_to):
+        raise EvidenceRefused(
+            f"Your access covers {scope.records_from:%d %b %Y} to {scope.records_to:%d %b %Y}."
+        )
     pack = EvidencePack.objects.create(
         requested_by=requested_by,
         department=department,
@@ -168,6 +164,9 @@ def build_pack(*, pack_id: int) -> EvidencePack:
                     archive.writestr(name, content)
                     manifest.append((name, hashlib.sha256(content).hexdigest(), len(content)))
 
+                # The pack carries the chain's checkpoints (published outside the database, one more
+                # now), so a later rewrite of the log can be shown against the copy the surveyor holds.
+                publish_checkpoint()
                 chain = verify_chain()
                 add(
                     "audit-chain-verification.txt",
@@ -176,6 +175,7 @@ def build_pack(*, pack_id: int) -> EvidencePack:
                         f"events checked: {chain.events}\nresult: {'OK' if chain.ok else 'BROKEN'}\n"
                     ).encode(),
                 )
+                add("audit-checkpoints.jsonl", checkpoint_file_bytes())
                 step()
                 add(
                     "completions.csv",

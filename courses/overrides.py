@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.access import refuse_self_grant
 from core import audit
 from quizzes import services as quiz_services
 from quizzes.errors import InvalidAnswer
@@ -32,8 +33,21 @@ class OverrideRefused(Exception):
         self.field_errors = field_errors or {}
 
 
+def grant_override(*, granted_by, person_id: int, kind: str, **details):
+    """Grant one override to a person the granter may manage; everything else is refused. Nobody
+    grants one to themselves (accounts.access.refuse_self_grant: refused and audited)."""
+    label = dict(QuizOverride.Kind.choices) | dict(EnrollmentOverride.Kind.choices)
+    refuse_self_grant(
+        actor=granted_by,
+        subject_id=person_id,
+        what=f"an override ({label.get(kind, kind).lower()})",
+        error=OverrideRefused,
+    )
+    return _grant_override(granted_by=granted_by, person_id=person_id, kind=kind, **details)
+
+
 @transaction.atomic
-def grant_override(
+def _grant_override(
     *,
     granted_by,
     person_id: int,
@@ -45,7 +59,6 @@ def grant_override(
     new_due_date: date | None = None,
     now: datetime | None = None,
 ):
-    """Grant one override to a person the granter may manage; everything else is refused."""
     now = now or timezone.now()
     if not reports.can_grant_overrides(granted_by):
         raise OverrideRefused("Only supervisors and admins can grant overrides.")

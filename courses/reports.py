@@ -12,6 +12,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
+from accounts.access import active_surveyor_scope, record_window
 from accounts.models import Role
 from quizzes.models import Answer, Attempt, AttemptState, Quiz
 from quizzes.statistics import objective_mastery, quiz_item_statistics
@@ -77,12 +78,31 @@ def visible_staff(viewer) -> QuerySet:
 
 def surveyor_scope(viewer) -> QuerySet:
     """Surveyors are scoped to departments (issue: surveyor evidence); without a scope they see nobody."""
-    from accounts.models import SurveyorScope
+    scope = active_surveyor_scope(viewer)
+    return User.objects.none() if scope is None else scope.staff()
 
-    scope = SurveyorScope.objects.filter(user=viewer).first()
-    if scope is None or scope.is_expired(timezone.now()):
-        return User.objects.none()
-    return scope.staff()
+
+def in_window(window: tuple[datetime, datetime] | None, *fields: str) -> Q:
+    """Records a viewer may see by date (accounts.access.record_window): any of `fields` inside the
+    window; everything when there is no window. An enrollment is dated by ENROLLMENT_DATES."""
+    if window is None:
+        return Q()
+    start, end = window
+    condition = Q(pk__in=[])
+    for name in fields:
+        if name.endswith("due_date"):
+            condition |= Q(**{f"{name}__gte": start.date(), f"{name}__lt": end.date()})
+        else:
+            condition |= Q(**{f"{name}__gte": start, f"{name}__lt": end})
+    return condition
+
+
+# An enrollment belongs to a period if it was opened, completed or due in it (the evidence pack's rule).
+ENROLLMENT_DATES = ("enrolled_at", "completed_at", "due_date")
+
+
+def enrollment_in_window(window, prefix: str = "") -> Q:
+    return in_window(window, *(prefix + name for name in ENROLLMENT_DATES))
 
 
 # --- filters --------------------------------------------------------------------------------------
@@ -147,9 +167,9 @@ def parse_filters(params, *, courses: list[Course]) -> ReportFilters:
     return filters
 
 
-def _latest_enrollment(course_id: int):
+def _latest_enrollment(course_id: int, window=None):
     return Enrollment.objects.filter(
-        user=OuterRef("pk"), course_id=course_id, kind=Enrollment.Kind.REGULAR
+        enrollment_in_window(window), user=OuterRef("pk"), course_id=course_id, kind=Enrollment.Kind.REGULAR
     ).order_by("-cycle")
 
 
@@ -170,7 +190,7 @@ def filtered_staff(viewer, filters: ReportFilters) -> QuerySet:
             | Q(employee_id__icontains=q)
         )
     if filters.course is not None:
-        latest = _latest_enrollment(filters.course.pk)
+        latest = _latest_enrollment(filters.course.pk, record_window(viewer))
         people = people.annotate(
             enrollment_status=Subquery(latest.values("status")[:1]),
             enrollment_due=Subquery(latest.values("due_date")[:1]),
@@ -223,8 +243,9 @@ def team_matrix(viewer, filters: ReportFilters, *, page: int = 1, per_page: int 
     if course is None:
         return Matrix([], [MatrixRow(p, None, {}, False) for p in people], total, page, pages, summary)
     enrollments: dict[int, Enrollment] = {}
+    window = record_window(viewer)
     for enrollment in Enrollment.objects.filter(
-        user__in=people, course=course, kind=Enrollment.Kind.REGULAR
+        enrollment_in_window(window), user__in=people, course=course, kind=Enrollment.Kind.REGULAR
     ).order_by("user_id", "-cycle"):
         enrollments.setdefault(enrollment.user_id, enrollment)
     version_ids = {e.version_id for e in enrollments.values()}
@@ -253,6 +274,7 @@ def team_matrix(viewer, filters: ReportFilters, *, page: int = 1, per_page: int 
     # count for this year's recertification.
     for user_id, quiz_id, passed, count in (
         Attempt.objects.filter(
+            in_window(window, "started_at"),
             quiz_id__in=quiz_ids,
             state=AttemptState.SUBMITTED,
             user__enrollments__in=list(enrollments.values()),
@@ -342,6 +364,7 @@ def overdue_enrollments(
     """Open enrollments past their due date, most overdue first (one query when evaluated)."""
     today = timezone.localdate()
     qs = Enrollment.objects.filter(
+        enrollment_in_window(record_window(viewer)),
         user__in=visible_staff(viewer).filter(is_active=True),
         due_date__lt=today,
         status__in=[Enrollment.Status.NOT_STARTED, Enrollment.Status.IN_PROGRESS],
@@ -365,34 +388,41 @@ def person_detail(viewer, *, person_id: int) -> dict | None:
     person = visible_staff(viewer).select_related("department", "supervisor").filter(pk=person_id).first()
     if person is None:
         return None
+    window = record_window(viewer)
     enrollments = list(
-        Enrollment.objects.filter(user=person)
+        Enrollment.objects.filter(enrollment_in_window(window), user=person)
         .select_related("course", "version")
         .order_by("course__title", "-cycle")
     )
     detail = {
         "person": person,
         "enrollments": enrollments,
-        "certificates": list(person.certificates.select_related("renews").order_by("-issued_at")),
+        "certificates": list(
+            person.certificates.filter(in_window(window, "issued_at"))
+            .select_related("renews")
+            .order_by("-issued_at")
+        ),
         "notifications": list(
-            Notification.objects.filter(enrollment__user=person)
+            Notification.objects.filter(in_window(window, "created_at"), enrollment__user=person)
             .select_related("recipient", "enrollment__course")
             .order_by("-created_at")[:100]
         ),
         "overrides": list(
-            EnrollmentOverride.objects.filter(enrollment__user=person)
+            EnrollmentOverride.objects.filter(in_window(window, "granted_at"), enrollment__user=person)
             .select_related("granted_by", "enrollment__course")
             .order_by("-granted_at")
         ),
         "quiz_overrides": list(
-            person.quiz_overrides.select_related("quiz", "granted_by").order_by("-granted_at")
+            person.quiz_overrides.filter(in_window(window, "granted_at"))
+            .select_related("quiz", "granted_by")
+            .order_by("-granted_at")
         ),
         "attempts": [],
         "answers": {},
     }
     if can_see_answers(viewer):
         attempts = list(
-            Attempt.objects.filter(user=person)
+            Attempt.objects.filter(in_window(window, "started_at"), user=person)
             .select_related("quiz")
             .defer("layout")
             .order_by("-started_at")[:200]
@@ -415,9 +445,13 @@ def quiz_statistics(viewer, *, quiz: Quiz) -> dict:
     over the viewer's visible staff, first attempts only."""
     staff = visible_staff(viewer)
     firsts = list(
-        Attempt.objects.filter(quiz=quiz, number=1, state=AttemptState.SUBMITTED, user__in=staff).values_list(
-            "score", "passed", "started_at", "submitted_at"
-        )
+        Attempt.objects.filter(
+            in_window(record_window(viewer), "started_at"),
+            quiz=quiz,
+            number=1,
+            state=AttemptState.SUBMITTED,
+            user__in=staff,
+        ).values_list("score", "passed", "started_at", "submitted_at")
     )
     bins = [0] * 10
     for score, *_ in firsts:
@@ -443,7 +477,10 @@ def completions_by_week(viewer, *, course: Course | None = None, weeks: int = 26
     first_monday = timezone.localdate() - timedelta(days=timezone.localdate().weekday(), weeks=weeks)
     since = timezone.make_aware(datetime.combine(first_monday, time.min))  # whole weeks only
     qs = Enrollment.objects.filter(
-        user__in=visible_staff(viewer), status=Enrollment.Status.COMPLETED, completed_at__gte=since
+        in_window(record_window(viewer), "completed_at"),
+        user__in=visible_staff(viewer),
+        status=Enrollment.Status.COMPLETED,
+        completed_at__gte=since,
     )
     if course is not None:
         qs = qs.filter(course=course)
@@ -486,6 +523,7 @@ def awaiting_signoff(viewer) -> list[dict]:
 
     enrollments = list(
         Enrollment.objects.filter(
+            enrollment_in_window(record_window(viewer)),
             user__in=visible_staff(viewer).filter(is_active=True).exclude(pk=viewer.pk),
             status__in=[Enrollment.Status.NOT_STARTED, Enrollment.Status.IN_PROGRESS],
             signoffs_total__gt=F("signoffs_done"),

@@ -613,8 +613,18 @@ class SignoffRefused(CourseError):
     code = "signoff_refused"
 
 
+def sign_off_skill(*, observer, enrollment_id: int, **details):
+    """Record an in-person observation by a supervisor of the learner; may complete the course. Never
+    one's own (accounts.access.refuse_self_grant: refused and audited)."""
+    from accounts.access import refuse_self_grant
+
+    subject_id = Enrollment.objects.filter(pk=enrollment_id).values_list("user_id", flat=True).first()
+    refuse_self_grant(actor=observer, subject_id=subject_id, what="a skill sign-off", error=SignoffRefused)
+    return _sign_off_skill(observer=observer, enrollment_id=enrollment_id, **details)
+
+
 @transaction.atomic
-def sign_off_skill(
+def _sign_off_skill(
     *,
     observer,
     enrollment_id: int,
@@ -623,7 +633,6 @@ def sign_off_skill(
     notes: str = "",
     now: datetime | None = None,
 ):
-    """Record an in-person observation by a supervisor of the learner; may complete the course."""
     from . import reports
     from .models import SkillSignoff
 
@@ -638,8 +647,6 @@ def sign_off_skill(
     )
     if enrollment is None:
         raise NotEnrolled("No such enrollment.")
-    if enrollment.user_id == observer.pk:
-        raise SignoffRefused("You cannot sign off your own skills.")
     skill = RequiredSkill.objects.filter(pk=skill_id, version_id=enrollment.version_id).first()
     if skill is None:
         raise SignoffRefused("This skill is not part of the course version.")

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.access import is_self_grant, read_only_allowed
 from accounts.models import Department, Role
 from courses import exports, overrides, reminders, reports
 from courses.models import Course, CourseVersion, ExportJob, Module
@@ -132,7 +133,9 @@ def person(request, person_id):
         {
             **detail,
             "can_see_answers": reports.can_see_answers(request.user),
-            "can_override": reports.can_grant_overrides(request.user),
+            # (the form is hidden on one's own page; the service refuses and audits a forged POST)
+            "can_override": reports.can_grant_overrides(request.user)
+            and not is_self_grant(actor=request.user, subject_id=person_id),
             "quizzes": quizzes,
             "override_kinds": [(str(k), label) for k, label in QuizOverride.Kind.choices]
             + [("due_date_extension", "Due-date extension"), ("exemption", "Exemption")],
@@ -220,6 +223,7 @@ def completions(request):
     )
 
 
+@read_only_allowed  # an export of a report the viewer may already see is a read
 @require_POST
 @reports_required
 def start_export(request, kind):
@@ -307,6 +311,7 @@ def sign_off(request, enrollment_id, skill_id):
     return redirect("frontend:team_signoffs")
 
 
+@read_only_allowed  # requesting a pack of records the surveyor may see is a read
 @login_required
 def evidence(request):
     from courses import evidence as evidence_service

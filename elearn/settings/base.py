@@ -48,6 +48,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.auth.SurveyorSessionMiddleware",
+    "accounts.access.ReadOnlyRolesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -159,14 +160,28 @@ CELERY_BEAT_SCHEDULE = {
     },
     "send-reminders": {"task": "courses.tasks.send_reminders", "schedule": crontab(hour=7, minute=0)},
     "purge-expired-tokens": {"task": "accounts.tasks.purge_expired_tokens", "schedule": crontab(minute=40)},
+    "publish-audit-checkpoint": {
+        "task": "core.tasks.publish_audit_checkpoint",
+        "schedule": 60.0 * env.int("AUDIT_CHECKPOINT_MINUTES", default=15),
+    },
 }
+# The audit chain's HMAC key: from the environment only, never in the database (production requires
+# it; test and local settings use a fixed development key). Checkpoints of the chain are appended to a
+# file in AUDIT_CHECKPOINT_DIR (put it on storage the database's users cannot write, or ship it) and
+# written to the "elearn.audit" log; core/audit.py.
+AUDIT_HMAC_KEY = env("AUDIT_HMAC_KEY", default="")
+AUDIT_CHECKPOINT_DIR = env("AUDIT_CHECKPOINT_DIR", default=str(BASE_DIR / "var" / "audit-checkpoints"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
         "accounts.tokens.KnoxTokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Surveyors are read-only (accounts/access.py): the same rule as ReadOnlyRolesMiddleware for pages.
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.access.ReadOnlyRoles",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -191,6 +206,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "accounts.access.document_read_only_refusals",
+    ],
 }
 
 # Shared store for rate limits and other cross-process state: Redis when configured, else the database.

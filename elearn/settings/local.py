@@ -19,3 +19,5 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 COURSE_ALLOW_UNREVIEWED = env.bool("COURSE_ALLOW_UNREVIEWED", default=True)
 # A fictitious signatory for the demo organisation's certificates.
 CERTIFICATE_SIGNATORY_NAME = env("CERTIFICATE_SIGNATORY_NAME", default="Jordan Reyes, RN (demo)")
+# The audit chain's key for the embedded run only (production requires its own).
+AUDIT_HMAC_KEY = env("AUDIT_HMAC_KEY", default="local-only-audit-hmac-key-do-not-use-in-production")

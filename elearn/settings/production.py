@@ -16,6 +16,12 @@ def required(name: str) -> str:
 SECRET_KEY = required("DJANGO_SECRET_KEY")
 if len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 characters long.")
+# Keys the audit chain (core/audit.py); kept outside the database, distinct from DJANGO_SECRET_KEY.
+AUDIT_HMAC_KEY = required("AUDIT_HMAC_KEY")
+if len(AUDIT_HMAC_KEY) < 32 or AUDIT_HMAC_KEY == SECRET_KEY:
+    raise ImproperlyConfigured(
+        "AUDIT_HMAC_KEY must be at least 32 characters and differ from DJANGO_SECRET_KEY."
+    )
 ALLOWED_HOSTS = [h.strip() for h in required("DJANGO_ALLOWED_HOSTS").split(",") if h.strip()]
 required("DATABASE_URL")
 try:

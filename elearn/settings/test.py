@@ -19,3 +19,7 @@ EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "test-ma
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# A fixed development key (never a production one); checkpoints off unless a test points them at its tmp
+# folder (a shared folder would hold other tests' events).
+AUDIT_HMAC_KEY = "test-only-audit-hmac-key-not-a-secret"  # noqa: S105
+AUDIT_CHECKPOINT_DIR = ""

@@ -406,6 +406,7 @@ def main() -> int:
         "PYTHONPATH": str(ROOT),
         "DJANGO_SETTINGS_MODULE": "tests.bench.app_settings",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
+        "AUDIT_HMAC_KEY": "test-only-audit-hmac-key-not-a-secret",  # as elearn.settings.test
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": db_url,
         "CELERY_BROKER_URL": os.environ.get("BENCH_CELERY_BROKER_URL", f"{REDIS}/0"),

@@ -347,6 +347,7 @@ def main() -> int:
         "PYTHONPATH": str(ROOT),
         "DJANGO_SETTINGS_MODULE": "tests.bench.dashboard_settings",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
+        "AUDIT_HMAC_KEY": "test-only-audit-hmac-key-not-a-secret",  # as elearn.settings.test
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": DB_URL,
         "CELERY_BROKER_URL": os.environ.get("BENCH_CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"),

@@ -475,6 +475,7 @@ def main() -> int:
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
+        "AUDIT_HMAC_KEY": "test-only-audit-hmac-key-not-a-secret",  # as elearn.settings.test
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": DB_URL,
         "BENCH_DATABASE_URL": DB_URL,

@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from django.conf import settings as django_settings
 
 from tests.reliability.servers import ThrowawayPostgres, ThrowawayRedis, free_port, wait_for
 
@@ -183,6 +184,7 @@ def production_env(
             "DJANGO_SETTINGS_MODULE": "tests.reliability.server_settings",
             "RELIABILITY_STATIC_ROOT": str(static_root),
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
+            "AUDIT_HMAC_KEY": django_settings.AUDIT_HMAC_KEY,  # the test process verifies what servers chain
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": database_url,
             "CELERY_BROKER_URL": broker,

@@ -68,6 +68,7 @@ def test_logout_refuses_to_redirect_off_site(client, target):
 PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "elearn.settings.production",
     "DJANGO_SECRET_KEY": "s" * 20 + "-a-production-secret-of-fifty-characters-or-more-0123",
+    "AUDIT_HMAC_KEY": "a" * 20 + "-audit-key-for-the-check-only",
     "DJANGO_ALLOWED_HOSTS": "training.example.org",
     "DATABASE_URL": "postgres://app:pw@db.internal:5432/elearn",
     "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
@@ -92,7 +93,9 @@ NAMES = [
 
 def production_settings(**overrides) -> dict:
     env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_", "CACHE_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_", "CACHE_", "AUDIT_"))
     }
     env.update(PRODUCTION_ENV, **overrides)
     code = (
@@ -123,7 +126,9 @@ def test_production_settings_set_secure_cookie_and_transport_flags():
 
 def test_production_refuses_to_start_without_a_real_secret():
     env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_", "CACHE_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_", "CACHE_", "AUDIT_"))
     }
     env.update(PRODUCTION_ENV, DJANGO_SECRET_KEY="short")
     result = subprocess.run(

@@ -127,7 +127,9 @@ def test_seed_demo_generates_password_when_not_given(db):
 
 
 def _run_production_check(env_overrides: dict) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_", "AUDIT_"))
+    }
     env.update(env_overrides)
     return subprocess.run(
         [
@@ -149,6 +151,7 @@ def _run_production_check(env_overrides: dict) -> subprocess.CompletedProcess:
 
 GOOD_PRODUCTION_ENV = {
     "DJANGO_SECRET_KEY": "x" * 20 + "-production-secret-key-for-the-check-only-0123456789",
+    "AUDIT_HMAC_KEY": "a" * 20 + "-audit-key-for-the-check-only",
     "DJANGO_ALLOWED_HOSTS": "training.example.org",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/elearn",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
@@ -161,7 +164,8 @@ def test_production_check_deploy_is_clean_when_configured():
 
 
 @pytest.mark.parametrize(
-    "missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL"]
+    "missing",
+    ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL", "AUDIT_HMAC_KEY"],
 )
 def test_production_refuses_to_start_without_required_variable(missing):
     env = {k: v for k, v in GOOD_PRODUCTION_ENV.items() if k != missing}

@@ -288,6 +288,7 @@ def test_the_evidence_pack_matches_the_database(world, tmp_path, django_capture_
         "completions.csv",
         "skill-signoffs.csv",
         "audit-chain-verification.txt",
+        "audit-checkpoints.jsonl",
         "MANIFEST.sha256",
     } | {f"certificates/{c.number}.pdf" for c in certs}
     assert set(files) == expected_names
