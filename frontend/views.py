@@ -124,7 +124,20 @@ def lesson_detail(request, lesson_id):
     if view is None:
         raise Http404("No such lesson.")
     course_services.open_lesson(user=request.user, lesson_id=lesson_id)
-    return render(request, "frontend/lesson.html", {"view": view, "course": view.enrollment.course})
+    return render(
+        request,
+        "frontend/lesson.html",
+        {"view": view, "course": view.enrollment.course, "module_quiz": module_quiz_after(view)},
+    )
+
+
+def module_quiz_after(view):
+    """The module's quiz when this lesson is the module's last (the next step is the quiz, not the next
+    module's first lesson); None otherwise. Whether the quiz may start is the quiz page's to say."""
+    ends_module = view.next is None or view.next.module_id != view.module.pk
+    if ends_module and view.enrollment.kind == "regular" and view.module.quiz_id:
+        return view.module.quiz
+    return None
 
 
 @require_POST
@@ -138,6 +151,9 @@ def lesson_mark_read(request, lesson_id):
     except course_services.CourseError as error:
         raise Http404(error.message) from error
     view = course_selectors.lesson_for_learner(user=request.user, lesson_id=lesson_id)
+    quiz = module_quiz_after(view)
+    if quiz is not None:
+        return redirect("frontend:quiz", quiz_id=quiz.pk)
     if view.next is not None:
         return redirect("frontend:lesson", lesson_id=view.next.pk)
     if view.enrollment.kind == "update":
