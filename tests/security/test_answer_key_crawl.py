@@ -11,13 +11,16 @@ the attempt was open are checked."""
 import html
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from courses import services
 from courses.content_loader import parse_course_dir
+from courses.models import LessonProgress
 from quizzes.models import Attempt, Choice, Question
 from tests.course_helpers import REAL_COURSE_DIR, course_quizzes, specs_by_key
 from tests.factories import UserFactory
@@ -142,6 +145,10 @@ def test_no_learner_page_or_api_response_reveals_the_key_before_submit(client):
         for lesson in module.lessons.order_by("position"):
             # A lesson teaches what an explanation later repeats: its own text is not a leak.
             crawl.get(f"/lessons/{lesson.pk}/", teaches=lesson.body)
+            # The course's minimum lesson time: the learner spends the lesson's estimate reading it.
+            LessonProgress.objects.filter(enrollment__user=learner, lesson=lesson).update(
+                first_opened_at=timezone.now() - timedelta(minutes=lesson.minutes)
+            )
             crawl.record(f"POST read {lesson.pk}", client.post(f"/lessons/{lesson.pk}/read/"), expect=(302,))
     for quiz in quizzes:
         crawl.get(f"/quizzes/{quiz.pk}/")
