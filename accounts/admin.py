@@ -13,7 +13,7 @@ class DepartmentAdmin(admin.ModelAdmin):
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "first_name", "last_name", "role", "department", "job_title", "is_active")
-    list_filter = ("role", "department", "is_active")
+    list_filter = ("role", "department", "is_active", "service_account")
     search_fields = ("username", "first_name", "last_name", "email", "employee_id")
     list_select_related = ("department",)
     autocomplete_fields = ("supervisor",)
@@ -29,6 +29,7 @@ class UserAdmin(DjangoUserAdmin):
                     "hire_date",
                     "employee_id",
                     "licence_number",
+                    "service_account",
                 )
             },
         ),

@@ -36,6 +36,11 @@ class User(AbstractUser):
     hire_date = models.DateField(null=True, blank=True)
     employee_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     licence_number = models.CharField(max_length=64, blank=True)
+    service_account = models.BooleanField(
+        default=False,
+        help_text="An account for administration or an integration, not a member of staff: never assigned "
+        "training, never counted among the team in reports.",
+    )
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]
@@ -65,6 +70,15 @@ class User(AbstractUser):
         return self.role in {Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.ADMIN}
 
 
+def staff_members(users=None):
+    """Who counts as staff, in one place: the people training is assigned to and reports count (the
+    team's "people", "not assigned", overdue lists, item statistics). External surveyors and service
+    accounts (admin-only or integration logins) have accounts but are not staff. Active or not is a
+    separate question: a person who left keeps their records and is filtered by the caller."""
+    users = User.objects.all() if users is None else users
+    return users.exclude(role=Role.SURVEYOR).exclude(service_account=True)
+
+
 class SurveyorScope(models.Model):
     """What an external surveyor may see: some departments, records in a date range, until a date."""
 
@@ -86,7 +100,7 @@ class SurveyorScope(models.Model):
         return f"Scope of {self.user}"
 
     def staff(self):
-        return User.objects.filter(department__in=self.departments.all())
+        return staff_members(User.objects.filter(department__in=self.departments.all()))
 
     def is_expired(self, now) -> bool:
         return now >= self.expires_at

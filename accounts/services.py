@@ -45,6 +45,8 @@ def seed_demo_users(*, password: str | None) -> DemoSeedResult:
                 "email": f"{username}@example.org",
                 "is_staff": role == Role.ADMIN,
                 "is_superuser": role == Role.ADMIN,
+                # The demo admin administers the site; it is not a member of staff taking training.
+                "service_account": role == Role.ADMIN,
             },
         )
         user.set_password(password)

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import staff_import
+from accounts.models import staff_members
 from core import audit
 
 from . import selectors
@@ -86,7 +87,7 @@ def apply_rules(
         return report
     courses = {rule.course_id: rule.course for rule in rules}
     totals = _version_totals(courses.values())
-    users = get_user_model().objects.filter(is_active=True).order_by("pk")
+    users = staff_members(get_user_model().objects.filter(is_active=True)).order_by("pk")
     if user_ids is not None:
         users = users.filter(pk__in=user_ids)
     last_pk = 0

@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.access import active_surveyor_scope
-from accounts.models import Department, Role
+from accounts.models import Department, Role, staff_members
 from core.audit import checkpoint_file_bytes, publish_checkpoint, verify_chain
 
 from . import certificates, reports
@@ -91,7 +91,11 @@ def _gather(pack: EvidencePack) -> dict:
     tz = timezone.get_current_timezone()
     start = datetime.combine(pack.date_from, time.min, tzinfo=tz)
     end = datetime.combine(pack.date_to, time.max, tzinfo=tz)
-    people = list(reports.User.objects.filter(department=pack.department).order_by("last_name", "first_name"))
+    people = list(
+        staff_members(reports.User.objects.filter(department=pack.department)).order_by(
+            "last_name", "first_name"
+        )
+    )
     enrollments = list(
         Enrollment.objects.filter(user__in=people)
         .filter(

@@ -13,7 +13,7 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from accounts.access import active_surveyor_scope, record_window
-from accounts.models import Role
+from accounts.models import Role, staff_members
 from quizzes.models import Answer, Attempt, AttemptState, Quiz
 from quizzes.statistics import objective_mastery, quiz_item_statistics
 
@@ -45,6 +45,11 @@ def can_view_reports(user) -> bool:
     return user.is_authenticated and (user.is_superuser or user.role in REPORT_ROLES)
 
 
+def is_surveyor(user) -> bool:
+    """An external surveyor: reads records in their scope, takes no training."""
+    return user.is_authenticated and user.role == Role.SURVEYOR
+
+
 def can_see_answers(user) -> bool:
     """Surveyors see completion records and certificates, never answers."""
     return user.is_authenticated and (
@@ -57,8 +62,13 @@ def can_grant_overrides(user) -> bool:
 
 
 def visible_staff(viewer) -> QuerySet:
-    """The people a viewer may report on: an admin everyone, a department admin their department, a
-    supervisor their direct and indirect reports, a surveyor their scope; a learner nobody."""
+    """The staff a viewer may report on: an admin all staff, a department admin their department, a
+    supervisor their direct and indirect reports, a surveyor their scope; a learner nobody. Only staff
+    (accounts.models.staff_members): surveyors and service accounts are never counted or listed."""
+    return staff_members(_visible_users(viewer))
+
+
+def _visible_users(viewer) -> QuerySet:
     if not viewer.is_authenticated:
         return User.objects.none()
     if viewer.is_superuser or viewer.role == Role.ADMIN:
@@ -545,3 +555,88 @@ def awaiting_signoff(viewer) -> list[dict]:
         }
         for e in enrollments
     ]
+
+
+# --- a supervisor's home: what needs doing ---------------------------------------------------------
+
+EXPIRY_WARNING_DAYS = 30
+ACTION_ROWS = 200  # rows fetched per action item; the home shows the first few and the count
+
+
+@dataclass
+class ActionItems:
+    signoffs: list  # open enrollments where only the skill observation is missing
+    overdue: list  # open enrollments past due, most overdue first
+    failing: list  # open enrollments with a failed quiz not passed since, this cycle
+    expiring: list  # certificates expiring in the next EXPIRY_WARNING_DAYS days, not yet renewed
+    today: date
+    limit: int = ACTION_ROWS
+
+    @property
+    def total(self) -> int:
+        return len(self.signoffs) + len(self.overdue) + len(self.failing) + len(self.expiring)
+
+
+def team_action_items(viewer) -> ActionItems:
+    """A supervisor's action items over their active staff: skills waiting for sign-off, overdue
+    people, people failing a quiz, certificates expiring within 30 days. 4 queries whatever the number
+    of staff (each list is capped at ACTION_ROWS)."""
+    from .models import Certificate
+
+    today = timezone.localdate()  # due dates and expiry dates are local dates of the organisation
+    staff = visible_staff(viewer).filter(is_active=True).exclude(pk=viewer.pk)
+    open_statuses = [Enrollment.Status.NOT_STARTED, Enrollment.Status.IN_PROGRESS]
+    open_enrollments = Enrollment.objects.filter(user__in=staff, status__in=open_statuses).select_related(
+        "user", "user__department", "course"
+    )
+    # Waiting for the supervisor: every lesson read and every quiz passed, only the observation missing.
+    signoffs = list(
+        open_enrollments.filter(
+            signoffs_total__gt=F("signoffs_done"),
+            lessons_read__gte=F("lessons_total"),
+            quizzes_passed__gte=F("quizzes_total"),
+        ).order_by("user__last_name", "user__first_name")[:ACTION_ROWS]
+    )
+    overdue = list(
+        open_enrollments.filter(due_date__lt=today).order_by("due_date", "user__last_name")[:ACTION_ROWS]
+    )
+    for enrollment in overdue:
+        enrollment.days_overdue = (today - enrollment.due_date).days
+    # A failed attempt in this cycle on a quiz of the enrollment's version, with no pass since.
+    passed_later = Attempt.objects.filter(
+        user_id=OuterRef("user_id"), quiz_id=OuterRef("quiz_id"), passed=True, number__gt=OuterRef("number")
+    )
+    unresolved_failure = (
+        Attempt.objects.filter(
+            user_id=OuterRef("user_id"),
+            state=AttemptState.SUBMITTED,
+            passed=False,
+            started_at__gte=OuterRef("enrolled_at"),
+        )
+        .filter(
+            Q(quiz__modules__version_id=OuterRef("version_id"))
+            | Q(quiz_id=OuterRef("version__final_exam_id"))
+        )
+        .exclude(Exists(passed_later))
+    )
+    failing = list(
+        open_enrollments.annotate(
+            failed_quiz=Subquery(unresolved_failure.order_by("-submitted_at").values("quiz__title")[:1])
+        )
+        .filter(failed_quiz__isnull=False)
+        .order_by("user__last_name", "user__first_name")[:ACTION_ROWS]
+    )
+    expiring = list(
+        Certificate.objects.filter(
+            user__in=staff,
+            revoked_at__isnull=True,
+            expires_on__gte=today,
+            expires_on__lte=today + timedelta(days=EXPIRY_WARNING_DAYS),
+            renewed_by__isnull=True,
+        )
+        .select_related("user", "user__department")
+        .order_by("expires_on", "user__last_name")[:ACTION_ROWS]
+    )
+    for certificate in expiring:
+        certificate.days_left = (certificate.expires_on - today).days
+    return ActionItems(signoffs=signoffs, overdue=overdue, failing=failing, expiring=expiring, today=today)

@@ -6,6 +6,7 @@ app_name = "frontend"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("my-courses/", views.my_courses, name="my_courses"),
     path("transcript/", views.transcript, name="transcript"),
     path("certificates/", views.my_certificates, name="certificates"),
     path("certificates/<int:certificate_id>/pdf/", views.certificate_pdf, name="certificate_pdf"),

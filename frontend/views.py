@@ -46,6 +46,31 @@ def login_required_htmx(view):
 @require_GET
 @login_required
 def home(request):
+    """Each role's home: a surveyor's is the evidence packs (a surveyor takes no training), a
+    supervisor's or admin's is their team's action items, everyone else's is My courses."""
+    from courses import reports
+
+    if reports.is_surveyor(request.user):
+        return redirect("frontend:team_evidence")
+    if reports.can_grant_overrides(request.user):
+        return render(
+            request,
+            "frontend/team/home.html",
+            {
+                "items": reports.team_action_items(request.user),
+                "own": [e for e in course_selectors.learner_catalog(user=request.user) if e.enrollment],
+            },
+        )
+    return my_courses(request)
+
+
+@require_GET
+@login_required
+def my_courses(request):
+    from courses import reports
+
+    if reports.is_surveyor(request.user):  # no training, no enrolment for an external surveyor
+        return redirect("frontend:team_evidence")
     entries = course_selectors.learner_catalog(user=request.user)
     return render(
         request,

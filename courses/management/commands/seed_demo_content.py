@@ -1,3 +1,4 @@
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -6,13 +7,20 @@ from django.core.management.base import BaseCommand
 
 from accounts.models import User
 from courses import selectors, services
+from courses.demo import seed_demo_team
 from courses.models import Enrollment
 
 COURSE_DIR = Path(settings.BASE_DIR) / "courses" / "content" / "substance-use-safety"
 
 
 class Command(BaseCommand):
-    help = "Load the course content and enrol the demo learner and supervisor (idempotent)."
+    help = (
+        "Load the course content, enrol the demo learner and supervisor, and build the demo team "
+        "(24 fictitious staff with histories; courses/demo.py) once (idempotent)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-team", action="store_true", help="Skip the demo team.")
 
     def handle(self, *args, **options):
         report = services.load_course(path=COURSE_DIR)
@@ -34,3 +42,15 @@ class Command(BaseCommand):
             )
             if created:
                 self.stdout.write(f"Enrolled {username} in {report.course.title} (due {due:%d %b %Y})")
+        learner = User.objects.filter(username="learner").first()
+        if options["no_team"] or learner is None or not User.objects.filter(username="supervisor").exists():
+            return
+        started = time.monotonic()
+        # The team logs in with the demo password (the learner's hash, computed once).
+        team = seed_demo_team(course=report.course, password_hash=learner.password)
+        if team.created:
+            self.stdout.write(
+                f"Demo team: {team.people} staff in three departments, {team.attempts} quiz attempts, "
+                f"{team.certificates} certificates ({time.monotonic() - started:.1f} s; log in as e.g. "
+                "demo.rivera with the demo password)"
+            )
