@@ -62,9 +62,10 @@ LAST_NAMES = {
     "surveyor": "Surveynone",
     "surveyor_scoped": "Surveyscope",
 }
-# viewer -> who they may report on (by fixture name); None: everyone
+# viewer -> who they may report on (by fixture name); None: everyone. Surveyors are not staff
+# (accounts.models.staff_members): nobody reports on them, not even an admin.
 SCOPES = {
-    "admin": None,
+    "admin": {"admin", "sup", "lead", "direct", "indirect", "learner", "other_sup", "outsider", "dept_admin"},
     "sup": {"lead", "direct", "indirect", "learner"},
     "other_sup": {"outsider"},
     "dept_admin": {"sup", "lead", "direct", "indirect", "learner", "dept_admin"},
