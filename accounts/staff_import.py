@@ -39,6 +39,33 @@ class RowResult:
     action: str = ""  # create | update | unchanged
     changes: dict = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    department_name: str = ""
+
+    LABELS = {
+        "first_name": "First name",
+        "last_name": "Last name",
+        "email": "Email",
+        "role": "Role",
+        "department_id": "Department",
+        "job_title": "Job title",
+        "licence_number": "Licence number",
+        "hire_date": "Hire date",
+        "supervisor_employee_id": "Supervisor (employee id)",
+    }
+
+    @property
+    def preview(self) -> list[tuple[str, str]]:
+        """The changes as a person reads them: (label, new value), the department by name."""
+        out = []
+        for name, value in self.changes.items():
+            if name == "department_id":
+                value = self.department_name
+            elif name == "role":
+                value = Role(value).label if value in Role.values else value
+            elif name == "hire_date" and value is not None:
+                value = value.isoformat()
+            out.append((self.LABELS.get(name, name), "—" if value in (None, "") else str(value)))
+        return out
 
 
 @dataclass
@@ -177,6 +204,7 @@ def validate(rows: list[dict]) -> ImportReport:
                 "hire_date": hire_date,
                 "supervisor_employee_id": supervisor_id or None,
             }
+            result.department_name = department.name if department else ""
             user = existing.get(employee_id)
             if user is None:
                 result.action, result.changes = "create", wanted

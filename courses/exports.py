@@ -53,6 +53,10 @@ def _matrix_rows(viewer, params) -> tuple[int, Iterator[list]]:
             "Due date",
             "Progress %",
             *[title for _, title in first.columns],
+            "Skills signed",
+            "Completed on",
+            "Certificate number",
+            "Certificate expires",
         ]
         page = first
         while True:
@@ -67,6 +71,12 @@ def _matrix_rows(viewer, params) -> tuple[int, Iterator[list]]:
                     e.due_date.isoformat() if e and e.due_date else "",
                     e.progress_percent if e else "",
                     *[row.cells.get(key, "") for key, _ in first.columns],
+                    f"{e.signoffs_done} of {e.signoffs_total}" if e and e.signoffs_total else "",
+                    timezone.localdate(e.completed_at).isoformat() if e and e.completed_at else "",
+                    row.certificate.number if row.certificate else "",
+                    row.certificate.expires_on.isoformat()
+                    if row.certificate and row.certificate.expires_on
+                    else "",
                 ]
             if page.page >= page.pages:
                 break

@@ -41,6 +41,8 @@ class ItemStats:
     discrimination_groups: float | None  # upper 27% facility minus lower 27% facility
     choice_picks: dict[int, int] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
+    stem: str = ""  # what the question asks (Markdown as written), so a manager reads the item, not its key
+    choices: list[tuple[str, int, bool]] = field(default_factory=list)  # (text, picks, correct) in order
 
 
 def compute_item_stats(
@@ -117,6 +119,15 @@ def quiz_item_statistics(
                 discrimination_groups=stats["discrimination_groups"],
                 choice_picks={c.pk: picks[q.pk].get(c.pk, 0) for c in q.choices.all()},
                 flags=flags_for(stats, min_responses=min_responses),
+                stem=q.stem,
+                choices=[
+                    (
+                        f"{c.text} → {c.match_text}" if c.match_text else c.text,
+                        picks[q.pk].get(c.pk, 0),
+                        c.correct,
+                    )
+                    for c in q.choices.all()
+                ],
             )
         )
     return sorted(out, key=lambda s: (s.key, s.version))

@@ -89,3 +89,18 @@ def hours_minutes(seconds) -> str:
     from courses.certificates import hours_minutes as format_hours
 
     return format_hours(seconds or 0)
+
+
+@register.filter
+def score(value) -> str:
+    """A percentage score as people read it: 93.33 -> "93.3", 80.00 -> "80". Truncated, never rounded
+    up, so 79.96 (not passed at an 80% pass mark) never shows as 80."""
+    from decimal import ROUND_DOWN, Decimal, InvalidOperation
+
+    if value is None or value == "":
+        return ""
+    try:
+        number = Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+    except InvalidOperation:
+        return str(value)
+    return str(number.to_integral_value()) if number == number.to_integral_value() else str(number)
