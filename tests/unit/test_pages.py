@@ -252,7 +252,13 @@ def test_real_final_exam_page_carries_no_explanation_or_feedback(learner_client,
     assert "Not yet medically reviewed." in course_page  # the demo shows an unreviewed draft, flagged
     attempt = start_via_page(learner_client, report.version.final_exam)
     text = " ".join(page(learner_client.get(f"/attempts/{attempt.pk}/")).split())
-    assert len(attempt.layout["order"]) == 24
+    # one item per objective, all from the reserved exam pool (the certifying final)
+    final = report.version.final_exam
+    assert len(attempt.layout["order"]) == sum(rule.count for rule in final.draw_rules.all())
+    drawn_pools = set(
+        Question.objects.filter(pk__in=attempt.layout["order"]).values_list("bank__pool", flat=True)
+    )
+    assert drawn_pools == {"exam"}
     assert len(fieldsets(text)) == quiz_selectors.attempt_for_learner(attempt)["total_items"]
     ids = [int(i) for i in attempt.layout["items"]]
     for question in Question.objects.filter(pk__in=ids).prefetch_related("choices"):
