@@ -379,6 +379,17 @@ def test_single_choice_keys_carry_no_length_or_absolute_word_cue(parsed):
     assert cues == []
 
 
+def test_single_choice_keys_are_not_usually_the_longest_option(parsed):
+    singles = [i for i in gradable(exam_banks(parsed)) if i["type"] == "single"]
+    longest = [
+        i["key"]
+        for i in singles
+        if next(len(c["text"]) for c in i["choices"] if c.get("correct"))
+        > max(len(c["text"]) for c in i["choices"] if not c.get("correct"))
+    ]
+    assert len(longest) <= 0.35 * len(singles), f"{len(longest)} of {len(singles)}: {longest}"
+
+
 def test_every_exam_explanation_has_at_least_two_sentences(parsed):
     short = [
         s["key"]
