@@ -150,11 +150,6 @@ def test_finding1_harvested_keys_fail_the_certifying_final(tmp_path):
     assert len(attacker.by_stem) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the shipped final becomes certifying when wt-examcontent lands the exam-pool banks (issue 24); "
-    "this strict xfail then XPASSes and fails: remove the marker",
-)
 @override_settings(COURSE_ALLOW_UNREVIEWED=True)
 def test_finding1_the_shipped_final_resists_harvested_keys():
     """The same attack on the real course. Before the fix (measured on the previous main): 195 keys
