@@ -395,36 +395,45 @@ def number_questions(questions: list[dict]) -> list[tuple[int, dict]]:
 @require_POST
 @login_required_htmx
 def attempt_autosave(request, attempt_id):
-    attempt = _own_attempt(request, attempt_id)
-    data = quiz_selectors.attempt_for_learner(attempt)
-    wanted = request.POST.get("question")
-    questions = [q for q in flatten(data["questions"]) if str(q["id"]) == wanted]
-    if not questions:
+    """One question's autosave from the page: the same service as the API (ownership, open attempt,
+    deadline plus grace, ids), fed by the form through the question's ids only. Nothing of the attempt's
+    texts is loaded or rendered; the answer is the one-line save status with the question's answered
+    state for the navigator."""
+    invalid = []
+
+    def body_from_form(item):
+        try:
+            return response_from_form(item, request.POST)
+        except FormAnswerError as error:  # e.g. two steps in one place: nothing is saved
+            invalid.append(error)
+            raise QuizError(error.message) from error
+
+    try:
+        saved = course_services.save_quiz_answer(
+            attempt_id=attempt_id,
+            user=request.user,
+            question_id=request.POST.get("question", ""),
+            response=body_from_form,
+        )
+    except AttemptNotFound as error:
+        raise Http404("No such attempt.") from error
+    except QuizError as error:
         return render(
             request,
             "frontend/partials/save_status.html",
-            {"ok": False, "message": "This question is not part of the attempt."},
-            status=400,
+            {"ok": False, "message": error.message},
+            status=400 if invalid else error.http_status,
         )
-    errors, invalid = _save_from_form(request, attempt, questions)
-    if invalid:
-        return render(
-            request,
-            "frontend/partials/save_status.html",
-            {"ok": False, "message": invalid[questions[0]["id"]].message, "question": questions[0]},
-            status=400,
+    question = {"id": saved.question_id, "type": saved.type, "answered": saved.answered}
+    wanted = review_flag(question, request.POST)
+    if wanted is not None and wanted != (saved.question_id in saved.flagged):
+        quiz_services.set_review_flag(
+            attempt_id=saved.attempt_id, user=request.user, question_id=saved.question_id, flagged=wanted
         )
-    status = 200 if not errors else 409
     return render(
         request,
         "frontend/partials/save_status.html",
-        {
-            "ok": not errors,
-            "message": errors[0] if errors else "",
-            "now": timezone.now(),
-            "question": questions[0],
-        },
-        status=status,
+        {"ok": True, "now": saved.saved_at, "question": question},
     )
 
 
@@ -486,11 +495,14 @@ def attempt_review(request, attempt_id):
 @require_POST
 @login_required
 def attempt_submit(request, attempt_id):
-    attempt = _own_attempt(request, attempt_id)
-    outcome = course_services.submit_quiz_attempt(attempt_id=attempt.pk, user=request.user)
+    # The service locks the learner's own attempt (not found otherwise): no separate read first.
+    try:
+        outcome = course_services.submit_quiz_attempt(attempt_id=attempt_id, user=request.user)
+    except AttemptNotFound as error:
+        raise Http404("No such attempt.") from error
     if not outcome.graded_now:
         messages.info(request, "This attempt was already submitted; here is its result.")
-    return redirect("frontend:attempt_result", attempt_id=attempt.pk)
+    return redirect("frontend:attempt_result", attempt_id=outcome.attempt.pk)
 
 
 @require_GET

@@ -77,10 +77,10 @@ class SaveAnswerView(APIView):
         '`{"pairs": {"left_id": "right_id"}}` matching, `{"value": n}` numeric. Partial answers are accepted.',
     )
     def put(self, request, attempt_id: int, question_id: str):
+        # The service checks ownership, state, deadline and ids in its own two queries: no attempt read here.
         try:
-            attempt = selectors.own_attempt(attempt_id=attempt_id, user=request.user)
             answer = self.save_service(
-                attempt_id=attempt.pk,
+                attempt_id=attempt_id,
                 user=request.user,
                 question_id=question_id,
                 response=_json_body(request),
@@ -90,21 +90,27 @@ class SaveAnswerView(APIView):
         return Response({"question_id": answer.question_id, "saved_at": answer.saved_at})
 
 
+SUBMISSION_SCHEMA = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="`{id, quiz, number, state, started_at, deadline, submitted_at, closed_by, passed, "
+    "critical_missed_objectives, graded_now, score?}` (`score` as the review policy allows). The questions "
+    "and their review are not repeated here: `GET /attempts/{id}/` has them.",
+)
+
+
 class SubmitAttemptView(APIView):
     submit_service = staticmethod(services.submit_attempt)
 
     @extend_schema(
-        request=None, responses={200: ATTEMPT_SCHEMA, 404: ERROR_SCHEMA}, summary="Submit and grade once"
+        request=None, responses={200: SUBMISSION_SCHEMA, 404: ERROR_SCHEMA}, summary="Submit and grade once"
     )
     def post(self, request, attempt_id: int):
+        # The service locks the learner's own attempt (404 otherwise): no separate read here.
         try:
-            attempt = selectors.own_attempt(attempt_id=attempt_id, user=request.user)
-            outcome = self.submit_service(attempt_id=attempt.pk, user=request.user)
+            outcome = self.submit_service(attempt_id=attempt_id, user=request.user)
         except QuizError as error:
             return error_response(error)
-        payload = selectors.attempt_for_learner(outcome.attempt)
-        payload["graded_now"] = outcome.graded_now
-        return Response(payload)
+        return Response(selectors.submission_result(outcome.attempt, graded_now=outcome.graded_now))
 
 
 class AttemptDetailView(APIView):

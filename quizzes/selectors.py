@@ -208,6 +208,28 @@ def attempt_for_learner(attempt: Attempt, *, now: datetime | None = None) -> dic
     return data
 
 
+def submission_result(attempt: Attempt, *, graded_now: bool) -> dict:
+    """What a submit answers: the grade as the review policy allows, no questions (GET the attempt for
+    the review). No query: everything is on the graded attempt row and its quiz."""
+    quiz = attempt.quiz
+    data = {
+        "id": attempt.pk,
+        "quiz": {"id": quiz.pk, "title": quiz.title, "pass_mark": quiz.pass_mark, "layout": quiz.layout},
+        "number": attempt.number,
+        "state": attempt.state,
+        "started_at": attempt.started_at,
+        "deadline": attempt.deadline,
+        "submitted_at": attempt.submitted_at,
+        "closed_by": attempt.closed_by,
+        "passed": attempt.passed,
+        "critical_missed_objectives": sorted({c["objective"] for c in attempt.critical_missed}),
+        "graded_now": graded_now,
+    }
+    if review_rules(quiz).score:
+        data["score"] = str(attempt.score)
+    return data
+
+
 @dataclass(frozen=True)
 class QuizStanding:
     """A learner's standing on a quiz: the rule for "passed" lives here and nowhere else."""

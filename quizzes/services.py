@@ -1,10 +1,13 @@
 """Every write of the quiz engine. Keyword-only, one transaction each, domain errors on refusal.
 
-Concurrency: `start_attempt` serialises per user with a row lock on the user; `save_answer` and
-`submit_attempt` lock the attempt row, so a save racing a submit either lands before grading or is
-refused, and parallel submits grade once. The database constraints back every rule up.
+Concurrency: `start_attempt` serialises per user with a row lock on the user; `submit_attempt` locks
+the attempt row (FOR UPDATE) and `save_answer`'s single upsert takes it FOR KEY SHARE, so a save racing a
+submit either lands before grading or is refused, saves never wait for each other, and parallel
+submits grade once. The database constraints back every rule up.
 """
 
+import contextlib
+import json
 import random
 import secrets
 from collections.abc import Callable
@@ -14,7 +17,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -548,38 +551,159 @@ def _canonical_response(item: dict, body, *, field: str) -> dict:
     return {"value": str(value).strip()}
 
 
-def save_answer(*, attempt_id: int, user, question_id, response, now: datetime | None = None) -> Answer:
-    """Autosave one answer (idempotent: the later save wins). Refused after submit or past the deadline
-    plus grace; an attempt found past its deadline is graded on the spot before refusing."""
-    now = now or timezone.now()
-    expired = False
+@dataclass(frozen=True)
+class SavedAnswer:
+    attempt_id: int
+    question_id: int
+    saved_at: datetime
+    type: str
+    response: dict  # as stored (choice primary keys)
+    answered: bool  # grading.is_answered: what the navigator and the answered count show
+    flagged: list[int]  # the attempt's review flags, as read with the save
+
+
+def form_item(question_id: int, item: dict) -> dict:
+    """The ids a form for one layout item carries (what frontend.forms reads), without the attempt's
+    texts: the page's autosave needs no stem or choice text to turn its form into an answer body."""
+    return {
+        "id": question_id,
+        "type": item["type"],
+        "items": [{"id": token} for token, _ in item.get("choices", [])],
+        "left": [{"id": token} for token, _ in item.get("left", [])],
+    }
+
+
+def _attempt_for_save(*, attempt_id, user, key: str):
+    """(state, deadline, layout item or None, review flags) of the learner's own attempt, or None. One query; on
+    PostgreSQL only the one item leaves the database, not the whole layout."""
+    try:
+        attempt_id = int(attempt_id)
+    except (TypeError, ValueError):
+        return None
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT state, deadline, layout -> 'items' -> %s::text, flagged FROM {Attempt._meta.db_table} "  # noqa: S608 - table name from the model
+                "WHERE id = %s AND user_id = %s",
+                [key, attempt_id, user.pk],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        state, deadline, item, flagged = row
+        if isinstance(item, str):  # psycopg returns jsonb decoded; a plain cursor factory may not
+            item = json.loads(item)
+        if isinstance(flagged, str):
+            flagged = json.loads(flagged)
+        return state, deadline, item, flagged or []
+    row = (
+        Attempt.objects.filter(pk=attempt_id, user=user)
+        .values_list("state", "deadline", "layout", "flagged")
+        .first()
+    )
+    if row is None:
+        return None
+    state, deadline, layout, flagged = row
+    return state, deadline, layout["items"].get(key), flagged or []
+
+
+def _upsert_open_answer(*, attempt_id: int, user, question_id: int, canonical: dict, now: datetime) -> bool:
+    """Store the answer in one statement, only while the attempt is the learner's, open and within its
+    deadline plus grace. True when stored.
+
+    On PostgreSQL the attempt row is taken FOR KEY SHARE: saves never wait for each other, but a save
+    and a submit (FOR UPDATE) are serialised. A save that reaches the row first is committed before
+    grading reads the answers; a save that waits for a submit re-checks the row once the submit has
+    committed, finds it submitted and stores nothing. Either way no acknowledged save is left out of
+    the grade. SQLite (the embedded run) takes its write lock at BEGIN (transaction_mode IMMEDIATE).
+    """
+    ops = connection.ops
+    lock = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
+    answers, attempts = Answer._meta.db_table, Attempt._meta.db_table
+    sql = (
+        f"INSERT INTO {answers} (attempt_id, question_id, response, saved_at, reason) "  # noqa: S608 - table names from the models
+        f"SELECT id, %s, %s, %s, '' FROM {attempts} "
+        "WHERE id = %s AND user_id = %s AND state = %s AND (deadline IS NULL OR deadline >= %s)"
+        f"{lock} ON CONFLICT (attempt_id, question_id) DO UPDATE "
+        "SET response = excluded.response, saved_at = excluded.saved_at RETURNING 1"
+    )
+    params = [
+        question_id,
+        json.dumps(canonical),
+        ops.adapt_datetimefield_value(now),
+        attempt_id,
+        user.pk,
+        AttemptState.IN_PROGRESS,
+        ops.adapt_datetimefield_value(now - GRACE),
+    ]
+    # One statement is its own transaction on PostgreSQL (no BEGIN/COMMIT round trips); SQLite needs
+    # BEGIN IMMEDIATE, or a stale read snapshot would fail the write instead of waiting for the lock.
+    with transaction.atomic() if lock == "" else contextlib.nullcontext(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
+
+
+def _refuse_closed_or_expired(*, attempt_id: int, user, now: datetime) -> None:
+    """Why a save was refused, with the side effect the rules ask for: an attempt found past its
+    deadline plus grace is graded on the spot (with the answers saved in time) before refusing."""
     with transaction.atomic():
         attempt = _lock_own_attempt(attempt_id=attempt_id, user=user)
         if not attempt.is_open:
             raise AttemptClosed("This attempt has already been submitted; answers can no longer change.")
         if _past_grace(attempt, now):
             _grade(attempt, now=now, closed_by=Attempt.Closure.DEADLINE)
-            expired = True
-        else:
-            item = attempt.layout["items"].get(str(question_id))
-            if item is None:
-                raise InvalidAnswer(
-                    "This question is not part of the attempt.",
-                    field_errors={"question": ["Not in this attempt."]},
-                )
-            canonical = _canonical_response(item, response, field="response")
-            (answer,) = Answer.objects.bulk_create(
-                [Answer(attempt=attempt, question_id=int(question_id), response=canonical, saved_at=now)],
-                update_conflicts=True,
-                unique_fields=["attempt", "question"],
-                update_fields=["response", "saved_at"],
-            )
-            return answer
-    if expired:
-        raise DeadlinePassed(
-            "Time is up: this attempt was graded with the answers saved before the deadline."
+        else:  # open and in time, yet not stored: only a vanished row can do that
+            raise AttemptNotFound("No such attempt.")
+    raise DeadlinePassed("Time is up: this attempt was graded with the answers saved before the deadline.")
+
+
+def save_answer(
+    *,
+    attempt_id: int,
+    user,
+    question_id,
+    response: dict | Callable[[dict], dict | None],
+    now: datetime | None = None,
+) -> SavedAnswer:
+    """Autosave one answer (idempotent: the later save wins), for the API and the attempt page alike.
+    Refused when the attempt is not the learner's (404), already submitted (409) or past its deadline
+    plus grace (graded on the spot, then 409), and for ids or shapes that are not this question's (400).
+
+    `response` is the body in the attempt's opaque ids, or a callable that builds it from the question's
+    form ids (`form_item`), so the page reads its form without loading the attempt's texts.
+    Two round trips on PostgreSQL: read the one layout item, then one guarded upsert.
+    """
+    now = now or timezone.now()
+    key = str(question_id)
+    found = _attempt_for_save(attempt_id=attempt_id, user=user, key=key)
+    if found is None:
+        raise AttemptNotFound("No such attempt.")
+    state, deadline, item, flagged = found
+    if state != AttemptState.IN_PROGRESS or (deadline is not None and now > deadline + GRACE):
+        _refuse_closed_or_expired(attempt_id=int(attempt_id), user=user, now=now)
+    if item is None:
+        raise InvalidAnswer(
+            "This question is not part of the attempt.", field_errors={"question": ["Not in this attempt."]}
         )
-    raise AssertionError("unreachable")
+    body = response(form_item(int(key), item)) if callable(response) else response
+    if body is None:
+        raise InvalidAnswer(
+            "The form carries no answer for this question.", field_errors={"response": ["No answer given."]}
+        )
+    canonical = _canonical_response(item, body, field="response")
+    if not _upsert_open_answer(
+        attempt_id=int(attempt_id), user=user, question_id=int(key), canonical=canonical, now=now
+    ):
+        _refuse_closed_or_expired(attempt_id=int(attempt_id), user=user, now=now)
+    return SavedAnswer(
+        attempt_id=int(attempt_id),
+        question_id=int(key),
+        saved_at=now,
+        type=item["type"],
+        response=canonical,
+        answered=grading.is_answered(item, canonical),
+        flagged=flagged,
+    )
 
 
 def set_review_flag(*, attempt_id: int, user, question_id, flagged: bool) -> list[int]:
@@ -636,59 +760,69 @@ def gradable_question_ids(layout: dict) -> list[int]:
     return ids
 
 
+@dataclass(frozen=True)
+class _GradingKey:
+    key: grading.AnswerKey
+    critical: bool
+    objective: str
+
+
+# A question version never changes once stored (new content is a new version, the admin is read-only),
+# so its answer key is the same for every attempt: keep it per process instead of reading the question
+# and its choices again for every submit.
+_GRADING_KEYS: dict[int, _GradingKey] = {}
+_GRADING_KEYS_MAX = 20000
+
+
+def forget_grading_keys(**_kwargs) -> None:
+    """Drop the cached keys when this process writes content (connected to Question/Choice saves), so
+    a test database that reuses ids, or an import in this process, never grades with an old key."""
+    _GRADING_KEYS.clear()
+
+
+def _grading_keys(ids: list[int]) -> dict[int, _GradingKey]:
+    missing = [qid for qid in ids if qid not in _GRADING_KEYS]
+    if missing:
+        questions = list(Question.objects.filter(pk__in=missing))
+        choices: dict[int, list[Choice]] = {}
+        for choice in Choice.objects.filter(question_id__in=missing):
+            choices.setdefault(choice.question_id, []).append(choice)
+        if len(_GRADING_KEYS) + len(questions) > _GRADING_KEYS_MAX:
+            _GRADING_KEYS.clear()
+        for q in questions:
+            _GRADING_KEYS[q.pk] = _GradingKey(_answer_key(q, choices.get(q.pk, [])), q.critical, q.objective)
+    return {qid: _GRADING_KEYS[qid] for qid in ids}
+
+
 def _grade(attempt: Attempt, *, now: datetime, closed_by: str) -> None:
     """Grade an attempt already locked by the caller. Stores each item's points and reason."""
     ids = gradable_question_ids(attempt.layout)
-    questions = {q.pk: q for q in Question.objects.filter(pk__in=ids)}
-    choices: dict[int, list[Choice]] = {}
-    for choice in Choice.objects.filter(question_id__in=ids):
-        choices.setdefault(choice.question_id, []).append(choice)
+    keys = _grading_keys(ids)
     answers = {a.question_id: a for a in Answer.objects.filter(attempt=attempt)}
     items = []
-    to_update, to_create = [], []
+    rows = []
     for qid in ids:
-        question = questions[qid]
+        key = keys[qid]
         answer = answers.get(qid)
-        result = grading.grade(
-            _answer_key(question, choices.get(qid, [])), answer.response if answer else None
-        )
-        items.append(grading.ItemResult(str(qid), result, question.critical, question.objective))
+        result = grading.grade(key.key, answer.response if answer else None)
+        items.append(grading.ItemResult(str(qid), result, key.critical, key.objective))
         points = Decimal(result.points.numerator) / Decimal(result.points.denominator)
-        if answer is None:
-            to_create.append(
-                Answer(
-                    attempt=attempt,
-                    question=question,
-                    response={},
-                    saved_at=now,
-                    points=points.quantize(Decimal("0.0001")),
-                    reason=result.reason,
-                )
+        rows.append(
+            Answer(
+                attempt_id=attempt.pk,
+                question_id=qid,
+                response=answer.response if answer else {},
+                saved_at=answer.saved_at if answer else now,
+                points=points.quantize(Decimal("0.0001")),
+                reason=result.reason,
             )
-        else:
-            answer.points = points.quantize(Decimal("0.0001"))
-            answer.reason = result.reason
-            to_update.append(answer)
-    Answer.objects.bulk_create(to_create)
-    if to_update:
-        # One upsert that sets points and reason of the saved answers: far cheaper to build than
-        # bulk_update's CASE WHEN per row. The attempt row is locked, so no save can interleave.
-        Answer.objects.bulk_create(
-            [
-                Answer(
-                    attempt_id=attempt.pk,
-                    question_id=a.question_id,
-                    response=a.response,
-                    saved_at=a.saved_at,
-                    points=a.points,
-                    reason=a.reason,
-                )
-                for a in to_update
-            ],
-            update_conflicts=True,
-            unique_fields=["attempt", "question"],
-            update_fields=["points", "reason"],
         )
+    # One upsert: unanswered items are inserted empty, saved answers get their points and reason (far
+    # cheaper than bulk_update's CASE WHEN per row). The attempt row is locked FOR UPDATE, so no save
+    # (FOR KEY SHARE) can interleave; a conflict can only be a saved answer, whose response stays.
+    Answer.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["attempt", "question"], update_fields=["points", "reason"]
+    )
     summary = grading.summarise(items, pass_mark_percent=attempt.quiz.pass_mark)
     attempt.state = AttemptState.SUBMITTED
     attempt.submitted_at = now

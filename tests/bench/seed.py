@@ -7,7 +7,11 @@ tests/quiz_content.py), learners with API tokens, and attempts started through t
 - autosave attempts: one per learner; every answerable item becomes one PUT in `autosave.tsv`
   (path, token, body in the attempt's opaque ids; about 70% right, the rest wrong), shuffled;
 - submit batches (one per round): attempts with every item answered (saved rows, exactly what
-  `save_answer` stores), listed in `submit-<n>.tsv` (path, token).
+  `save_answer` stores), listed in `submit-<n>.tsv` (path, token);
+- the attempt page's paths (issue 25): each autosave learner also gets a logged-in session and a CSRF
+  token, and every PUT of `autosave.tsv` has its page twin in `page-autosave.tsv` (path, cookie, CSRF
+  token, the form body the page's htmx sends); page submit batches in `page-submit-<n>.tsv`;
+  `sequential.json` names one attempt and one single-choice question for the page-vs-API comparison.
 """
 
 import argparse
@@ -74,12 +78,49 @@ def make_wrong(qtype: str, view: dict, right: dict) -> dict:
     return {"value": float(right["value"]) + 1000}
 
 
+def form_body(qtype: str, qid: int, view: dict, body: dict) -> str:
+    """The urlencoded form the attempt page's htmx posts for one question (frontend/forms.py reads it)."""
+    from urllib.parse import urlencode
+
+    fields = [("question", str(qid))]
+    name = f"q-{qid}"
+    if qtype in ("single", "true_false"):
+        fields += [(name, v) for v in body["choice_ids"][:1]]
+    elif qtype == "multiple":
+        fields += [(f"{name}-present", "1")] + [(name, v) for v in body["choice_ids"]]
+    elif qtype == "ordering":
+        fields += [(f"{name}-pos-{item}", str(i + 1)) for i, item in enumerate(body["order"])]
+    elif qtype == "matching":
+        fields += [(f"{name}-match-{left['id']}", body["pairs"].get(left["id"], "")) for left in view["left"]]
+    else:
+        fields += [(name, str(body["value"]))]
+    return urlencode(fields)
+
+
+def login_cookie(user) -> tuple[str, str]:
+    """(Cookie header, CSRF token) of a fresh logged-in session, as the login page would leave it."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.utils.crypto import get_random_string
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    csrf = get_random_string(32)
+    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}; {settings.CSRF_COOKIE_NAME}={csrf}", csrf
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--autosave-users", type=int, default=400)
     parser.add_argument("--submit-batches", type=int, default=3)
     parser.add_argument("--submit-size", type=int, default=2000)
+    parser.add_argument("--page-submit-size", type=int, default=500)
     parser.add_argument("--seed", type=int, default=20261123)
     parser.add_argument(
         "--prefix", default="bench", help="username prefix (seed more learners into a kept db)"
@@ -109,7 +150,7 @@ def main() -> int:
     questions = {q.pk: q for q in Question.objects.filter(bank__key="bench-bank").prefetch_related("choices")}
     choices = {c.pk: c for q in questions.values() for c in q.choices.all()}
 
-    total = args.autosave_users + args.submit_batches * args.submit_size
+    total = args.autosave_users + args.submit_batches * (args.submit_size + args.page_submit_size)
     users = User.objects.bulk_create(
         [
             User(username=f"{args.prefix}-{i:05d}", password="!", first_name="Bench", last_name=f"{i}")
@@ -124,7 +165,7 @@ def main() -> int:
     key_of = {row.user_id: secret for row, secret in built}
     print(f"seed: quiz {quiz.pk}, {total} learners in {time.monotonic() - t0:.1f}s", file=sys.stderr)
 
-    def answers_for(attempt):
+    def answers_for(attempt, *, with_view=False):
         """[(question id, body in opaque ids)] for every answerable item of the attempt."""
         out = []
         for qid in services.gradable_question_ids(attempt.layout):
@@ -133,25 +174,41 @@ def main() -> int:
             body = correct_response(view, spec_by_key[question.key])
             if rng.random() < 0.3:
                 body = make_wrong(question.type, view, body)
-            out.append((qid, body))
+            out.append((qid, body, question.type, view) if with_view else (qid, body))
         return out
 
     args.out.mkdir(parents=True, exist_ok=True)
     t1 = time.monotonic()
-    lines = []
+    lines, page_lines, sequential = [], [], None
     for user in users[: args.autosave_users]:
         attempt, _ = services.start_attempt(user=user, quiz=quiz)
-        for qid, body in answers_for(attempt):
+        cookie, csrf = login_cookie(user)
+        for qid, body, qtype, view in answers_for(attempt, with_view=True):
             lines.append(
                 f"/api/v1/attempts/{attempt.pk}/answers/{qid}/\t{key_of[user.pk]}\t{json.dumps(body)}"
             )
-    rng.shuffle(lines)
-    (args.out / "autosave.tsv").write_text("\n".join(lines) + "\n")
+            form = form_body(qtype, qid, view, body)
+            page_lines.append(f"/attempts/{attempt.pk}/autosave/\t{cookie}\t{csrf}\t{form}")
+            if sequential is None and qtype == "single":
+                sequential = {
+                    "api_path": f"/api/v1/attempts/{attempt.pk}/answers/{qid}/",
+                    "token": key_of[user.pk],
+                    "api_body": json.dumps(body),
+                    "page_path": f"/attempts/{attempt.pk}/autosave/",
+                    "cookie": cookie,
+                    "csrf": csrf,
+                    "page_body": form,
+                }
+    order = list(range(len(lines)))
+    rng.shuffle(order)
+    (args.out / "autosave.tsv").write_text("\n".join(lines[i] for i in order) + "\n")
+    (args.out / "page-autosave.tsv").write_text("\n".join(page_lines[i] for i in order) + "\n")
+    (args.out / "sequential.json").write_text(json.dumps(sequential))
     print(f"seed: {args.autosave_users} autosave attempts, {len(lines)} distinct PUTs", file=sys.stderr)
 
     canonical = getattr(services, "_canonical_response", None)
     for batch in range(args.submit_batches):
-        start = args.autosave_users + batch * args.submit_size
+        start = args.autosave_users + batch * (args.submit_size + args.page_submit_size)
         lines = []
         for user in users[start : start + args.submit_size]:
             with transaction.atomic():
@@ -172,6 +229,24 @@ def main() -> int:
                         services.save_answer(attempt_id=attempt.pk, user=user, question_id=qid, response=body)
             lines.append(f"/api/v1/attempts/{attempt.pk}/submit/\t{key_of[user.pk]}")
         (args.out / f"submit-{batch + 1}.tsv").write_text("\n".join(lines) + "\n")
+        start += args.submit_size
+        lines = []
+        for user in users[start : start + args.page_submit_size]:
+            with transaction.atomic():
+                attempt, _ = services.start_attempt(user=user, quiz=quiz)
+                now = timezone.now()
+                Answer.objects.bulk_create(
+                    Answer(
+                        attempt=attempt,
+                        question_id=qid,
+                        response=canonical(attempt.layout["items"][str(qid)], body, field="response"),
+                        saved_at=now,
+                    )
+                    for qid, body in answers_for(attempt)
+                )
+                cookie, csrf = login_cookie(user)
+            lines.append(f"/attempts/{attempt.pk}/submit/\t{cookie}\t{csrf}")
+        (args.out / f"page-submit-{batch + 1}.tsv").write_text("\n".join(lines) + "\n")
         print(f"seed: submit batch {batch + 1}: {len(lines)} answered attempts", file=sys.stderr)
     summary = {
         "quiz_id": quiz.pk,

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from quizzes import selectors, services
+from quizzes.models import Answer
 from tests.factories import UserFactory
 from tests.quiz_content import correct_response, make_quiz
 from tests.quiz_helpers import mixed_bank, payloads_by_key
@@ -23,10 +24,11 @@ SIZES = [5, 20]
 # scenario parts, choices, next number, insert, release
 START_NEW = 12
 START_RESUME = 4  # savepoint, lock user, open attempt, release
-SAVE = 4  # savepoint, lock attempt, upsert answer, release
-# savepoint, lock attempt, questions, choices, answers, insert missing answers, update answered, update
-# attempt, release
-SUBMIT = 9
+SAVE = 2  # read the one layout item, one guarded upsert (no transaction of its own on PostgreSQL)
+# savepoint, lock attempt, questions, choices (the quiz's answer keys, read once per process), answers,
+# one upsert of every item's points (unanswered ones inserted), update attempt, release
+SUBMIT = 8
+SUBMIT_WARM = 6  # the answer keys of these questions already loaded by an earlier submit
 ATTEMPT_FOR_LEARNER = 3  # questions, their choices, answers
 
 
@@ -80,10 +82,17 @@ def test_submit_and_repeat_submit(django_assert_num_queries, user, n):
     quiz, specs = sized_quiz(n)
     attempt, _ = services.start_attempt(user=user, quiz=quiz)
     save_first(attempt, user, specs, f"size{n}-0")  # one answered, the rest created unanswered
+    services.forget_grading_keys()
     with django_assert_num_queries(SUBMIT):
         outcome = services.submit_attempt(attempt_id=attempt.pk, user=user)
     assert outcome.graded_now and outcome.attempt.max_points == n
     assert outcome.attempt.answers.count() == n
+    other = UserFactory()
+    second, _ = services.start_attempt(user=other, quiz=quiz)
+    save_first(second, other, specs, f"size{n}-0")
+    with django_assert_num_queries(SUBMIT_WARM):
+        graded = services.submit_attempt(attempt_id=second.pk, user=other).attempt
+    assert (graded.points, graded.max_points) == (outcome.attempt.points, n)
     with django_assert_num_queries(3):  # savepoint, lock, release: nothing to grade again
         assert services.submit_attempt(attempt_id=attempt.pk, user=user).graded_now is False
 
@@ -142,3 +151,89 @@ def _api_counts(n: int) -> dict[str, int]:
 def test_api_query_counts_do_not_grow_with_the_number_of_questions():
     small, large = _api_counts(5), _api_counts(20)
     assert small == large
+
+
+# --- the learner's hot paths as requests: API (token) and attempt page (session), course quiz ---------
+#
+# Every query a request makes, authentication included (a real token through the token endpoint, a real
+# session through the login page), on a course quiz so the course orchestration runs. Exact, so a new
+# query on these paths is a decision, not an accident.
+API_SAVE = 3  # token + user, read the one layout item, guarded upsert
+PAGE_AUTOSAVE = 4  # session, user, read the one layout item, guarded upsert
+# token + user, then the quiz engine's submit (savepoint, lock, answers, one upsert, update attempt,
+# release) and the course's after-grading path (learner, enrollment twice, progress: six reads and one
+# update; the audit chain: head, event, head)
+API_SUBMIT = 22
+PAGE_SUBMIT = 23  # session, user, then the same as the API
+RESULT_PAGE = 15  # session, user, attempt, questions, choices, answers, the course outline and standing
+
+
+def _course_learner(tmp_path):
+    from courses import services as course_services
+    from tests.course_helpers import load_tiny, read_all_lessons
+
+    tiny = load_tiny(tmp_path)
+    learner = UserFactory()
+    course_services.enroll(user=learner, course=tiny.course)
+    read_all_lessons(learner, tiny.version)
+    return tiny, learner, "correct horse battery staple"  # tests/factories.py
+
+
+def _hot_path_counts(tmp_path) -> dict[str, int]:
+    from django.test import Client
+
+    from courses import services as course_services
+
+    tiny, learner, password = _course_learner(tmp_path)
+    quiz = tiny.modules[0].quiz
+    api = APIClient()
+    token = api.post("/api/v1/auth/token/", {"username": learner.username, "password": password}).json()["token"]
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    browser = Client()
+    assert browser.login(username=learner.username, password=password)
+    counts = {}
+
+    def measure(name, call, status):
+        with CaptureQueriesContext(connection) as ctx:
+            response = call()
+        assert response.status_code == status, (name, response.content[:500])
+        counts[name] = len(ctx)
+        return response
+
+    for path in ("api", "page"):
+        attempt, _ = course_services.start_quiz_attempt(user=learner, quiz=quiz)
+        # Steady state: this quiz's answer keys were loaded by an earlier submit in this process.
+        services._grading_keys(services.gradable_question_ids(attempt.layout))
+        payload = selectors.attempt_for_learner(attempt)
+        single = next(q for q in flat(payload["questions"]) if q["type"] == "single")
+        choice = single["choices"][0]["id"]
+        if path == "api":
+            url = f"/api/v1/attempts/{attempt.pk}/answers/{single['id']}/"
+            measure("api_save", lambda: api.put(url, {"choice_ids": [choice]}, format="json"), 200)
+            measure("api_submit", lambda: api.post(f"/api/v1/attempts/{attempt.pk}/submit/"), 200)
+        else:
+            form = {"question": single["id"], f"q-{single['id']}": choice}
+            measure(
+                "page_autosave",
+                lambda: browser.post(f"/attempts/{attempt.pk}/autosave/", form, HTTP_HX_REQUEST="true"),
+                200,
+            )
+            measure("page_submit", lambda: browser.post(f"/attempts/{attempt.pk}/submit/"), 302)
+            measure("result_page", lambda: browser.get(f"/attempts/{attempt.pk}/result/"), 200)
+        assert Answer.objects.get(attempt=attempt, question_id=single["id"]).points is not None
+    return counts
+
+
+def flat(questions):
+    return [item for q in questions for item in (q.get("parts") or [q])]
+
+
+def test_hot_path_request_query_counts(tmp_path):
+    counts = _hot_path_counts(tmp_path)
+    assert counts == {
+        "api_save": API_SAVE,
+        "api_submit": API_SUBMIT,
+        "page_autosave": PAGE_AUTOSAVE,
+        "page_submit": PAGE_SUBMIT,
+        "result_page": RESULT_PAGE,
+    }
