@@ -6,6 +6,7 @@ is locked, an existing valid certificate is returned as it is, and the number is
 sequence row in the same transaction, so a rolled-back attempt never burns or duplicates a number.
 """
 
+import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -187,6 +188,7 @@ def issue_certificate(
         renews=previous,
         replaces=replaces,
     )
+    forget_verification(certificate.verify_code)  # a code looked up before it existed was cached unknown
     audit.record(
         action="certificate.issued",
         target=certificate,
@@ -355,6 +357,7 @@ def revoke_certificate(*, certificate_id: int, by, reason: str, now: datetime | 
     certificate.revoked_reason = reason
     certificate.revoked_by = by
     certificate.save(update_fields=["revoked_at", "revoked_reason", "revoked_by"])
+    forget_verification(certificate.verify_code)
     audit.record(
         action="certificate.revoked",
         target=certificate,
@@ -395,6 +398,23 @@ class Verification:
     status: str  # valid | expired | revoked | unknown
     certificate: Certificate | None
     chain: list[Certificate]
+
+
+# The public verification answer is cached briefly per code and day (the status depends on the date);
+# issuing and revoking forget it on commit, so the cache never outlives a change by more than a failed
+# delete (then at most VERIFY_CACHE_SECONDS).
+VERIFY_CACHE_SECONDS = 60
+
+
+def verification_cache_key(code: str, today: date | None = None) -> str:
+    digest = hashlib.sha256((code or "")[:64].encode()).hexdigest()[:32]
+    return f"verify:{(today or timezone.localdate()).isoformat()}:{digest}"
+
+
+def forget_verification(code: str) -> None:
+    from core.ratelimit import forget
+
+    transaction.on_commit(lambda: forget(verification_cache_key(code)))
 
 
 def verify(*, code: str, today: date | None = None) -> Verification:

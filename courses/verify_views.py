@@ -1,6 +1,10 @@
 """Public certificate verification: a page and an API endpoint, no login, rate-limited per client."""
 
+import json
+
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -11,7 +15,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.ratelimit import client_address, hit
+from core.ratelimit import cache_text, client_address, hit, hit_and_get
 
 from . import certificates
 
@@ -69,10 +73,22 @@ class VerifyCertificateAPI(APIView):
         operation_id="certificates_verify",
     )
     def get(self, request, code: str):
-        if not _allowed(request):
+        # The limit and the cached answer in one Redis round trip; the database only on a miss.
+        allowed, body = hit_and_get(
+            scope="verify",
+            key=client_address(request),
+            limit=settings.VERIFY_RATE_LIMIT_PER_MINUTE,
+            get=certificates.verification_cache_key(code),
+        )
+        if not allowed:
             return Response(
                 {"detail": "Too many requests; try again in a minute.", "code": "rate_limited"},
                 status=429,
                 headers={"Retry-After": "60"},
             )
-        return Response(verification_payload(certificates.verify(code=code)))
+        if body is None:
+            body = json.dumps(verification_payload(certificates.verify(code=code)), cls=DjangoJSONEncoder)
+            cache_text(
+                certificates.verification_cache_key(code), body, timeout=certificates.VERIFY_CACHE_SECONDS
+            )
+        return HttpResponse(body, content_type="application/json")

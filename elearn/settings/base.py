@@ -92,6 +92,9 @@ def database_from_env(default_url: str | None = None) -> dict:
         # ("got multiple values for keyword argument 'check'").
         config["CONN_HEALTH_CHECKS"] = True
         config["OPTIONS"].setdefault("connect_timeout", 5)
+        # The same backend, with a pool check that skips connections used in the last second
+        # (elearn/backends/postgresql/base.py).
+        config["ENGINE"] = "elearn.backends.postgresql"
     elif engine.endswith("sqlite3"):
         config["OPTIONS"] = {
             "transaction_mode": "IMMEDIATE",

@@ -22,8 +22,8 @@ public verification API under gunicorn. Not collected by pytest (tests/bench/con
    /healthz (all middleware, no database, no cache) gives the floor of this stack on this machine.
 4. Prints the numbers and writes tests/bench/results/certificates.json.
 
-Like run_bench.py, gunicorn's max_requests is off by default (--keep-max-requests puts it back): at these
-rates the production value restarts each worker every few seconds and the restarts set the tail.
+Like run_bench.py, gunicorn runs with the production max_requests (200,000; --no-max-requests turns it
+off). BENCH_DB_NAME, BENCH_REDIS_DB and BENCH_PORTS ("8108-8118") keep parallel checkouts apart.
 Only 127.0.0.1 is contacted. Every process started here is stopped on exit, Ctrl-C included.
 """
 
@@ -55,8 +55,8 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379")
-DB_NAME = "elearn_bench_certs"
-CACHE_DB = 5
+DB_NAME = os.environ.get("BENCH_DB_NAME", "elearn_bench_certs")
+CACHE_DB = int(os.environ.get("BENCH_REDIS_DB", "5"))
 RESULTS = BENCH / "results" / "certificates.json"
 TARGETS = {"pdf_per_second": 10.0, "verify_p99_ms": 10.0}
 VALID_CODES = 2000
@@ -113,9 +113,15 @@ def run(cmd: list[str], *, env: dict, timeout: float, logfile: Path) -> str:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    low, _, high = os.environ.get("BENCH_PORTS", "0-0").partition("-")
+    for port in range(int(low), int(high) + 1):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError(f"no free port in BENCH_PORTS={os.environ['BENCH_PORTS']}")
 
 
 def wait_ready(url: str, proc: subprocess.Popen, logfile: Path, timeout: float = 90) -> None:
@@ -383,7 +389,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=4, help="wrk connections")
     parser.add_argument("--pool", type=int, default=4, help="DATABASE_POOL_MAX of each server process")
-    parser.add_argument("--keep-max-requests", action="store_true", help="keep gunicorn's max_requests")
+    parser.add_argument("--no-max-requests", action="store_true", help="turn gunicorn's max_requests off")
     parser.add_argument("--keep-db", action="store_true", help=f"leave {DB_NAME} for inspection")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--worker-pdf", type=Path, help=argparse.SUPPRESS)
@@ -409,7 +415,7 @@ def main() -> int:
         "AUDIT_HMAC_KEY": "test-only-audit-hmac-key-not-a-secret",  # as elearn.settings.test
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": db_url,
-        "CELERY_BROKER_URL": os.environ.get("BENCH_CELERY_BROKER_URL", f"{REDIS}/0"),
+        "CELERY_BROKER_URL": os.environ.get("BENCH_CELERY_BROKER_URL", f"{REDIS}/{CACHE_DB}"),
         "CACHE_URL": f"{REDIS}/{CACHE_DB}",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "MEDIA_ROOT": str(work / "media"),
@@ -439,7 +445,7 @@ def main() -> int:
         sql(DB_NAME, "VACUUM ANALYZE")
 
         port = free_port()
-        extra = [] if args.keep_max_requests else ["--max-requests", "0"]
+        extra = ["--max-requests", "0"] if args.no_max_requests else []
         if (
             "--no-control-socket"
             in subprocess.run([str(GUNICORN), "--help"], capture_output=True, text=True, timeout=60).stdout
@@ -499,7 +505,7 @@ def main() -> int:
                 "pdf_worker": "one process, production settings (tests.bench.app_settings), one plain "
                 "connection, FileSystemStorage in a temporary MEDIA_ROOT",
                 "gunicorn": "gunicorn.conf.py: gthread, 2 workers x 4 threads"
-                + (", max_requests 2000 (+200 jitter)" if args.keep_max_requests else ", max_requests off"),
+                + (", max_requests off" if args.no_max_requests else ", max_requests as in production"),
                 "pool_max": args.pool,
                 "cache": f"Redis db {CACHE_DB} (rate limiter on, VERIFY_RATE_LIMIT_PER_MINUTE=10**9)",
                 "wrk": {

@@ -465,6 +465,30 @@ def test_unknown_code_answers_in_the_same_shape(learner, plain_course, client):
     assert client.get("/verify/?code=abc").url == "/verify/abc/"
 
 
+def test_verification_answers_from_the_cache_until_an_issue_or_a_revocation_forgets_it(
+    learner, admin_user, plain_course, client, monkeypatch, django_assert_num_queries,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    """The public answer is cached per code and day; the database is read on a miss only, and issuing
+    or revoking forgets the code's answer when its transaction commits (not before: a rollback must
+    not leave a wrong answer behind)."""
+    monkeypatch.setattr(certificates.secrets, "token_urlsafe", lambda n: "code-looked-up-too-early")
+    url = VERIFY_API.format("code-looked-up-too-early")
+    assert client.get(url).json()["status"] == "unknown"  # cached as unknown
+    with django_capture_on_commit_callbacks(execute=True):
+        certificate = issued_for(learner, plain_course)
+    assert certificate.verify_code == "code-looked-up-too-early"
+    assert client.get(url).json()["status"] == "valid"
+    with django_assert_num_queries(0):  # from the cache: no database at all
+        assert client.get(url).json()["status"] == "valid"
+    with django_capture_on_commit_callbacks(execute=False) as pending:
+        certificates.revoke_certificate(certificate_id=certificate.pk, by=admin_user, reason="Wrong person")
+    assert client.get(url).json()["status"] == "valid"  # not committed yet: the old answer stands
+    for callback in pending:
+        callback()
+    assert client.get(url).json()["status"] == "revoked"
+
+
 def test_verification_is_rate_limited_per_client(learner, plain_course, client, settings, frozen_window):
     settings.VERIFY_RATE_LIMIT_PER_MINUTE = 3
     code = issued_for(learner, plain_course).verify_code
