@@ -9,6 +9,28 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = "5"
 
 
+class ProbeMiddleware:
+    """/healthz and /readyz answered before anything else (first in MIDDLEWARE).
+
+    Load balancers and orchestrators probe over plain HTTP behind the TLS proxy, by address rather than
+    by the public host name, and without X-Forwarded-Proto. Ahead of SecurityMiddleware the probes are
+    not redirected to HTTPS (SECURE_SSL_REDIRECT still redirects every other path), and ahead of
+    CommonMiddleware no Host check turns a probe by IP into a 400. They touch no session, user or CSRF
+    state, so a probe is also the cheapest request the stack can answer."""
+
+    def __init__(self, get_response):
+        from . import health
+
+        self.get_response = get_response
+        self.probes = {"/healthz": health.healthz, "/readyz": health.readyz}
+
+    def __call__(self, request):
+        probe = self.probes.get(request.path_info)
+        if probe is not None:
+            return probe(request)
+        return self.get_response(request)
+
+
 class DatabaseUnavailableMiddleware:
     """A database outage is a temporary condition: answer 503 with Retry-After, never a 500."""
 
