@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.access import active_surveyor_scope, record_window
 from accounts.models import Role, staff_members
+from core.db import reads_replica, report_alias
 from quizzes.models import Answer, Attempt, AttemptState, Quiz
 from quizzes.statistics import objective_mastery, quiz_item_statistics
 
@@ -240,6 +241,7 @@ class Matrix:
     summary: dict[str, int]
 
 
+@reads_replica
 def team_matrix(viewer, filters: ReportFilters, *, page: int = 1, per_page: int = 50) -> Matrix:
     """People × modules with state, skills signed, completion and certificate. 10 queries whatever the
     number of staff or answers."""
@@ -379,6 +381,7 @@ def _summary(people_qs: QuerySet, course: Course | None) -> dict[str, int]:
 # --- overdue list ---------------------------------------------------------------------------------
 
 
+@reads_replica
 def overdue_enrollments(
     viewer, *, course: Course | None = None, department_id: int | None = None
 ) -> QuerySet:
@@ -395,14 +398,17 @@ def overdue_enrollments(
     if department_id:
         qs = qs.filter(user__department_id=department_id)
     last_reminder = Notification.objects.filter(enrollment=OuterRef("pk"), status=Notification.Status.SENT)
-    return qs.annotate(
-        last_reminder_at=Max("notifications__sent_at"), reminded=Exists(last_reminder)
-    ).order_by("due_date", "user__last_name")
+    return (
+        qs.annotate(last_reminder_at=Max("notifications__sent_at"), reminded=Exists(last_reminder))
+        .order_by("due_date", "user__last_name")
+        .using(report_alias())  # evaluated after return (pagination, export): pinned here
+    )
 
 
 # --- person drill-down ----------------------------------------------------------------------------
 
 
+@reads_replica
 def person_detail(viewer, *, person_id: int) -> dict | None:
     """Enrollments, skills and their sign-offs, attempts (with answers for roles that may see them),
     certificates, reminders and overrides of one visible person; None when not visible (the same 404 as
@@ -483,6 +489,7 @@ def _skills_of(enrollments: list[Enrollment]) -> list[dict]:
 # --- quiz statistics ------------------------------------------------------------------------------
 
 
+@reads_replica
 def quiz_statistics(viewer, *, quiz: Quiz) -> dict:
     """Score distribution, pass rate, average time, per-question statistics and objectives by mastery,
     over the viewer's visible staff, first attempts only."""
@@ -515,6 +522,7 @@ def quiz_statistics(viewer, *, quiz: Quiz) -> dict:
 # --- completion over time -------------------------------------------------------------------------
 
 
+@reads_replica
 def completions_by_week(viewer, *, course: Course | None = None, weeks: int = 26) -> dict:
     """Completed enrollments per week, overall and per department: one query."""
     first_monday = timezone.localdate() - timedelta(days=timezone.localdate().weekday(), weeks=weeks)
@@ -560,6 +568,7 @@ def completions_by_week(viewer, *, course: Course | None = None, weeks: int = 26
 # --- observed skills ------------------------------------------------------------------------------
 
 
+@reads_replica
 def awaiting_signoff(viewer) -> list[dict]:
     """Enrollments of the viewer's staff with required skills not yet signed off. 3 queries."""
     from .models import RequiredSkill, SkillSignoff

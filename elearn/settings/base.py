@@ -73,12 +73,12 @@ TEMPLATES = [
 ]
 
 
-def database_from_env(default_url: str | None = None) -> dict:
+def database_from_env(default_url: str | None = None, *, env_name: str = "DATABASE_URL") -> dict:
     """PostgreSQL through psycopg 3 with Django's connection pool; SQLite only for the embedded run."""
     if default_url is None:
-        config = env.db("DATABASE_URL")
+        config = env.db(env_name)
     else:
-        config = env.db("DATABASE_URL", default=default_url)
+        config = env.db(env_name, default=default_url)
     engine = config["ENGINE"]
     if engine.endswith("postgresql"):
         config.setdefault("OPTIONS", {})
@@ -106,6 +106,11 @@ def database_from_env(default_url: str | None = None) -> dict:
 
 
 DATABASES = {"default": database_from_env(default_url=f"sqlite:///{BASE_DIR / 'var' / 'elearn.sqlite3'}")}
+# Optional read replica for reports (see core/db.py and the README's deployment section).
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = database_from_env(env_name="DATABASE_REPLICA_URL")
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["core.db.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

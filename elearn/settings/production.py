@@ -28,6 +28,8 @@ try:
     DATABASES = {"default": database_from_env()}
 except Exception as exc:  # django-environ raises assorted errors for malformed URLs
     raise ImproperlyConfigured(f"DATABASE_URL is malformed: {exc}") from exc
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = database_from_env(env_name="DATABASE_REPLICA_URL")
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL in production.")
 CELERY_BROKER_URL = required("CELERY_BROKER_URL")

@@ -187,7 +187,9 @@ def _hot_path_counts(tmp_path) -> dict[str, int]:
     tiny, learner, password = _course_learner(tmp_path)
     quiz = tiny.modules[0].quiz
     api = APIClient()
-    token = api.post("/api/v1/auth/token/", {"username": learner.username, "password": password}).json()["token"]
+    token = api.post("/api/v1/auth/token/", {"username": learner.username, "password": password}).json()[
+        "token"
+    ]
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     browser = Client()
     assert browser.login(username=learner.username, password=password)
