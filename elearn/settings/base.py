@@ -96,6 +96,11 @@ def database_from_env(default_url: str | None = None, *, env_name: str = "DATABA
         # The same backend, with a pool check that skips connections used in the last second
         # (elearn/backends/postgresql/base.py).
         config["ENGINE"] = "elearn.backends.postgresql"
+        if env.bool("DATABASE_PGBOUNCER", default=False):
+            # PgBouncer in transaction mode hands each transaction any server connection: no named
+            # (server-side) cursors across statements, and no server-side prepared statements.
+            config["DISABLE_SERVER_SIDE_CURSORS"] = True
+            config["OPTIONS"]["prepare_threshold"] = None
     elif engine.endswith("sqlite3"):
         config["OPTIONS"] = {
             "transaction_mode": "IMMEDIATE",

@@ -60,3 +60,13 @@ def test_the_backend_swaps_the_check_into_a_real_pool():
         assert wrapper.pool._check is backend.check_if_idle
     finally:
         wrapper.close_pool()
+
+
+def test_pgbouncer_transaction_mode_turns_off_server_side_cursors_and_prepared_statements(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@pgbouncer.example.org:6432/elearn")
+    plain = database_from_env()
+    assert "DISABLE_SERVER_SIDE_CURSORS" not in plain and "prepare_threshold" not in plain["OPTIONS"]
+    monkeypatch.setenv("DATABASE_PGBOUNCER", "true")
+    bounced = database_from_env()
+    assert bounced["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert bounced["OPTIONS"]["prepare_threshold"] is None
