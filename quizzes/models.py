@@ -313,3 +313,21 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.attempt_id}:{self.question_id}"
+
+
+class ItemStatisticsSnapshot(models.Model):
+    """A quiz's item statistics over every learner's first attempt, stored so the report page does not
+    read a million answers per view. Refreshed by a task after grading (quizzes.tasks), recomputed on
+    demand when the quiz has few answers; `computed_at` is shown with the numbers."""
+
+    quiz = models.OneToOneField(
+        Quiz, on_delete=models.CASCADE, primary_key=True, related_name="item_statistics"
+    )
+    computed_at = models.DateTimeField()
+    answers = models.PositiveIntegerField(
+        help_text="Answers of first attempts the numbers were computed from."
+    )
+    items = models.JSONField(default=list, help_text="quizzes.statistics.ItemStats as dicts.")
+
+    def __str__(self) -> str:
+        return f"item statistics of quiz {self.quiz_id} at {self.computed_at:%Y-%m-%d %H:%M}"

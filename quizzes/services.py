@@ -22,7 +22,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from . import grading, specs
+from . import grading, specs, statistics
 from .errors import (
     AttemptClosed,
     AttemptLimitReached,
@@ -848,6 +848,9 @@ def _grade(attempt: Attempt, *, now: datetime, closed_by: str) -> None:
             "critical_missed",
         ]
     )
+    if attempt.number == 1:  # item statistics count first attempts: refresh them after commit
+        quiz_id = attempt.quiz_id
+        transaction.on_commit(lambda: statistics.schedule_refresh(quiz_id))
 
 
 @dataclass(frozen=True)

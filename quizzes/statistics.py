@@ -3,7 +3,8 @@ are practised, not measured). Pure computation plus one selector with a fixed nu
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
 
 from django.db.models import Prefetch
 
@@ -142,3 +143,65 @@ def objective_mastery(stats: list[ItemStats]) -> list[tuple[str, float, int]]:
             weighted[s.objective][1] += s.responses
     rows = [(obj, total / n, n) for obj, (total, n) in weighted.items() if n]
     return sorted(rows, key=lambda r: r[1])
+
+
+# --- stored statistics -------------------------------------------------------------------------------
+
+# Up to this many answers a view recomputes on the spot (a few milliseconds); above it, the stored
+# snapshot is served and a task refreshes it after grading.
+ON_DEMAND_MAX_ANSWERS = 5000
+REFRESH_DELAY_SECONDS = 60  # gradings within a minute share one refresh
+
+
+def _to_json(stats: list[ItemStats]) -> list[dict]:
+    return [{**asdict(s), "choice_picks": [[k, v] for k, v in s.choice_picks.items()]} for s in stats]
+
+
+def _from_json(rows: list[dict]) -> list[ItemStats]:
+    return [ItemStats(**{**row, "choice_picks": {int(k): v for k, v in row["choice_picks"]}}) for row in rows]
+
+
+def refresh_item_statistics(*, quiz_id: int, now=None):
+    """Recompute and store the organisation-wide statistics of one quiz (every learner's first attempt)."""
+    from django.utils import timezone
+
+    from .models import ItemStatisticsSnapshot
+
+    quiz = Quiz.objects.get(pk=quiz_id)
+    stats = quiz_item_statistics(quiz=quiz)
+    snapshot, _ = ItemStatisticsSnapshot.objects.update_or_create(
+        quiz=quiz,
+        defaults={
+            "computed_at": now or timezone.now(),
+            "answers": sum(s.responses for s in stats),
+            "items": _to_json(stats),
+        },
+    )
+    return snapshot
+
+
+def stored_item_statistics(*, quiz: Quiz) -> tuple[list[ItemStats], datetime]:
+    """(statistics over every learner, when computed): the stored snapshot when the quiz has many
+    answers, recomputed on the spot (and stored) when it has few or none was stored yet."""
+    from .models import ItemStatisticsSnapshot
+
+    snapshot = ItemStatisticsSnapshot.objects.filter(quiz=quiz).first()
+    if snapshot is None or snapshot.answers <= ON_DEMAND_MAX_ANSWERS:
+        snapshot = refresh_item_statistics(quiz_id=quiz.pk)
+    return _from_json(snapshot.items), snapshot.computed_at
+
+
+def schedule_refresh(quiz_id: int) -> None:
+    """After grading (on commit): one refresh task per quiz per REFRESH_DELAY_SECONDS. A broker or
+    cache outage only delays the numbers (the next view of a small quiz, or the next grading, redoes it)."""
+    import logging
+
+    from django.core.cache import cache
+
+    try:
+        if cache.add(f"itemstats:scheduled:{quiz_id}", 1, timeout=REFRESH_DELAY_SECONDS):
+            from .tasks import refresh_item_statistics_task
+
+            refresh_item_statistics_task.apply_async(args=[quiz_id], countdown=REFRESH_DELAY_SECONDS)
+    except Exception:
+        logging.getLogger(__name__).exception("could not schedule the item statistics of quiz %s", quiz_id)

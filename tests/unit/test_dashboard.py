@@ -1132,3 +1132,22 @@ def test_generated_attempts_grade_the_same_in_the_real_engine(tmp_path):
         assert (summary.score_percent, summary.passed) == (attempt.score, attempt.passed)
         for token, _ in attempt.layout["items"][str(ids[0])].get("choices", []):
             assert re.fullmatch(r"[0-9a-f]{10}", token)
+
+
+def test_quiz_statistics_page_shows_when_the_question_statistics_were_computed(client, org, monkeypatch):
+    """An admin's view (everyone) is served from the stored snapshot with its time; a supervisor's
+    (their own staff) is computed on the spot."""
+    from quizzes import statistics
+
+    monkeypatch.setattr(statistics, "ON_DEMAND_MAX_ANSWERS", 0)  # served from the snapshot
+    snapshot = statistics.refresh_item_statistics(
+        quiz_id=org.quiz.pk, now=datetime(2030, 2, 3, 14, 5, tzinfo=ZoneInfo("America/New_York"))
+    )
+    client.force_login(org.users["admin"])
+    text = body(client.get(f"/team/quizzes/{org.quiz.pk}/"))
+    assert "Question statistics computed 3 Feb 2030, 14:05" in text
+    assert snapshot.items and f"{snapshot.items[0]['key']} v" in text
+    client.force_login(org.users["sup"])
+    now = timezone.localtime()
+    text = body(client.get(f"/team/quizzes/{org.quiz.pk}/"))
+    assert f"Question statistics computed {now:%-d %b %Y}" in text

@@ -170,3 +170,49 @@ def test_quiz_item_statistics_runs_a_fixed_number_of_queries(measured_quiz, djan
         large = statistics.quiz_item_statistics(quiz=measured_quiz)
     assert [s.responses for s in small] == [4, 4, 4]
     assert [s.responses for s in large] == [10, 10, 10]
+
+
+# --- stored statistics (issue 18): served from a snapshot, refreshed by a task after grading ----------
+
+
+def test_a_small_quiz_is_computed_on_demand_and_stored(measured_quiz, clock):
+    stats, computed_at = statistics.stored_item_statistics(quiz=measured_quiz)
+    assert computed_at == clock.now and [s.responses for s in stats] == [4, 4, 4]
+    assert stats == statistics.quiz_item_statistics(quiz=measured_quiz)  # the same numbers, round-tripped
+    clock.advance(minutes=5)
+    _take(measured_quiz, UserFactory(), set())  # few answers: every view is fresh
+    stats, computed_at = statistics.stored_item_statistics(quiz=measured_quiz)
+    assert computed_at == clock.now and [s.responses for s in stats] == [5, 5, 5]
+
+
+def test_a_large_quiz_is_served_from_the_snapshot_without_reading_answers(
+    measured_quiz, clock, monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(statistics, "ON_DEMAND_MAX_ANSWERS", 3)  # "large": more answers than this
+    stored_at = statistics.refresh_item_statistics(quiz_id=measured_quiz.pk).computed_at
+    clock.advance(minutes=5)
+    _take(measured_quiz, UserFactory(), set())  # graded, not yet refreshed
+    with django_assert_num_queries(1):  # the snapshot row only
+        stats, computed_at = statistics.stored_item_statistics(quiz=measured_quiz)
+    assert computed_at == stored_at and [s.responses for s in stats] == [4, 4, 4]
+    assert [s.flags for s in stats] == [s.flags for s in statistics.quiz_item_statistics(quiz=measured_quiz)]
+
+
+def test_grading_a_first_attempt_refreshes_the_snapshot_through_the_task(
+    measured_quiz, clock, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    monkeypatch.setattr(statistics, "ON_DEMAND_MAX_ANSWERS", 3)
+    statistics.refresh_item_statistics(quiz_id=measured_quiz.pk)
+    clock.advance(minutes=5)
+    cache.delete(f"itemstats:scheduled:{measured_quiz.pk}")
+    learner = UserFactory()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:  # the task runs eagerly here
+        _take(measured_quiz, learner, set())
+    assert len(callbacks) == 1
+    stats, computed_at = statistics.stored_item_statistics(quiz=measured_quiz)
+    assert computed_at == clock.now and [s.responses for s in stats] == [5, 5, 5]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:  # a retake is not measured
+        _take(measured_quiz, learner, set())
+    assert callbacks == []
