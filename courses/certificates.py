@@ -188,7 +188,9 @@ def issue_certificate(
         renews=previous,
         replaces=replaces,
     )
-    forget_verification(certificate.verify_code)  # a code looked up before it existed was cached unknown
+    # A code looked up before it existed was cached as unknown. Forgotten now, not on commit: nobody
+    # outside this transaction knows the new code before the certificate reaches its learner.
+    forget_verification(certificate.verify_code, on_commit=False)
     audit.record(
         action="certificate.issued",
         target=certificate,
@@ -411,10 +413,13 @@ def verification_cache_key(code: str, today: date | None = None) -> str:
     return f"verify:{(today or timezone.localdate()).isoformat()}:{digest}"
 
 
-def forget_verification(code: str) -> None:
+def forget_verification(code: str, *, on_commit: bool = True) -> None:
     from core.ratelimit import forget
 
-    transaction.on_commit(lambda: forget(verification_cache_key(code)))
+    if on_commit:
+        transaction.on_commit(lambda: forget(verification_cache_key(code)))
+    else:
+        forget(verification_cache_key(code))
 
 
 def verify(*, code: str, today: date | None = None) -> Verification:

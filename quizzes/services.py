@@ -848,9 +848,8 @@ def _grade(attempt: Attempt, *, now: datetime, closed_by: str) -> None:
             "critical_missed",
         ]
     )
-    if attempt.number == 1:  # item statistics count first attempts: refresh them after commit
-        quiz_id = attempt.quiz_id
-        transaction.on_commit(lambda: statistics.schedule_refresh(quiz_id))
+    if attempt.number == 1:  # item statistics count first attempts
+        statistics.schedule_refresh(attempt.quiz_id)
 
 
 @dataclass(frozen=True)

@@ -198,21 +198,26 @@ def test_a_large_quiz_is_served_from_the_snapshot_without_reading_answers(
     assert [s.flags for s in stats] == [s.flags for s in statistics.quiz_item_statistics(quiz=measured_quiz)]
 
 
-def test_grading_a_first_attempt_refreshes_the_snapshot_through_the_task(
-    measured_quiz, clock, monkeypatch, django_capture_on_commit_callbacks
+def test_grading_a_first_attempt_queues_one_refresh_task_a_minute_later(
+    measured_quiz, clock, monkeypatch, settings
 ):
     from django.core.cache import cache
 
+    from quizzes import tasks
+
     monkeypatch.setattr(statistics, "ON_DEMAND_MAX_ANSWERS", 3)
     statistics.refresh_item_statistics(quiz_id=measured_quiz.pk)
-    clock.advance(minutes=5)
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # as in production: a broker, a worker
+    queued = []
+    monkeypatch.setattr(tasks.refresh_item_statistics_task, "apply_async", lambda **kw: queued.append(kw))
     cache.delete(f"itemstats:scheduled:{measured_quiz.pk}")
+    clock.advance(minutes=5)
     learner = UserFactory()
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:  # the task runs eagerly here
-        _take(measured_quiz, learner, set())
-    assert len(callbacks) == 1
+    _take(measured_quiz, learner, set())
+    _take(measured_quiz, UserFactory(), {"st-0"})  # within the minute: the same refresh covers it
+    _take(measured_quiz, learner, set())  # a retake is not measured
+    assert queued == [{"args": [measured_quiz.pk], "countdown": statistics.REFRESH_DELAY_SECONDS}]
+    assert statistics.stored_item_statistics(quiz=measured_quiz)[0][0].responses == 4  # not yet
+    assert tasks.refresh_item_statistics_task.run(measured_quiz.pk) == 18  # the worker, a minute on
     stats, computed_at = statistics.stored_item_statistics(quiz=measured_quiz)
-    assert computed_at == clock.now and [s.responses for s in stats] == [5, 5, 5]
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:  # a retake is not measured
-        _take(measured_quiz, learner, set())
-    assert callbacks == []
+    assert computed_at == clock.now and [s.responses for s in stats] == [6, 6, 6]
