@@ -16,7 +16,7 @@ from accounts.access import active_surveyor_scope, record_window
 from accounts.models import Role, staff_members
 from core.db import reads_replica, report_alias
 from quizzes.models import Answer, Attempt, AttemptState, Quiz
-from quizzes.statistics import objective_mastery, quiz_item_statistics, stored_item_statistics
+from quizzes.statistics import objective_mastery, stored_item_statistics
 
 from .models import (
     Course,
@@ -85,6 +85,25 @@ def _visible_users(viewer) -> QuerySet:
     if viewer.role == Role.SURVEYOR:
         return surveyor_scope(viewer)
     return User.objects.none()
+
+
+def statistics_scope(viewer) -> str:
+    """The key item statistics are stored under for this viewer: whose staff the numbers cover."""
+    if viewer.is_superuser or viewer.role == Role.ADMIN:
+        return "all"
+    if viewer.role == Role.DEPARTMENT_ADMIN:
+        return f"department:{viewer.department_id or 0}"
+    return f"{viewer.role}:{viewer.pk}"  # a supervisor's subtree, a surveyor's scope: per person
+
+
+def staff_for_scope(scope: str) -> QuerySet:
+    """The staff of a stored statistics scope (settings.QUIZ_STATISTICS_SCOPE_USERS), by the same rule
+    as the viewer's reports; a scope whose viewer is gone or changed role covers nobody."""
+    kind, _, ident = scope.partition(":")
+    if kind == "department":
+        return User.objects.filter(department_id=int(ident)) if int(ident) else User.objects.none()
+    viewer = User.objects.filter(pk=int(ident or 0), role=kind, is_active=True).first()
+    return visible_staff(viewer) if viewer is not None else User.objects.none()
 
 
 def surveyor_scope(viewer) -> QuerySet:
@@ -507,11 +526,12 @@ def quiz_statistics(viewer, *, quiz: Quiz) -> dict:
     for score, *_ in firsts:
         bins[min(9, int(float(score) // 10))] += 1
     seconds = [(s - st).total_seconds() for _, _, st, s in firsts if s and st]
-    if viewer.is_superuser or viewer.role == Role.ADMIN:
-        # Everyone's statistics: stored, refreshed after grading (recomputed here for a small quiz).
-        items, computed_at = stored_item_statistics(quiz=quiz)
-    else:  # a scope of the viewer's own staff: computed now over those learners
-        items, computed_at = quiz_item_statistics(quiz=quiz, users=staff), timezone.now()
+    # Stored per scope (everyone, or this viewer's staff), refreshed by a task after grading; a scope
+    # with few answers is recomputed on the spot.
+    scope = statistics_scope(viewer)
+    items, computed_at = stored_item_statistics(
+        quiz=quiz, scope=scope, users=None if scope == "all" else staff
+    )
     return {
         "computed_at": computed_at,
         "quiz": quiz,

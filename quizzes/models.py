@@ -316,18 +316,21 @@ class Answer(models.Model):
 
 
 class ItemStatisticsSnapshot(models.Model):
-    """A quiz's item statistics over every learner's first attempt, stored so the report page does not
-    read a million answers per view. Refreshed by a task after grading (quizzes.tasks), recomputed on
-    demand when the quiz has few answers; `computed_at` is shown with the numbers."""
+    """A quiz's item statistics over one scope of learners' first attempts ("all", or a report viewer's
+    staff), stored so a report page does not read a million answers per view. Refreshed by a task after
+    grading (quizzes.tasks), recomputed on view when the scope has few answers; `computed_at` is shown
+    with the numbers."""
 
-    quiz = models.OneToOneField(
-        Quiz, on_delete=models.CASCADE, primary_key=True, related_name="item_statistics"
-    )
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="item_statistics")
+    scope = models.CharField(max_length=40, help_text='"all", or whose staff, e.g. "supervisor:12".')
     computed_at = models.DateTimeField()
     answers = models.PositiveIntegerField(
         help_text="Answers of first attempts the numbers were computed from."
     )
     items = models.JSONField(default=list, help_text="quizzes.statistics.ItemStats as dicts.")
 
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["quiz", "scope"], name="itemstats_one_per_quiz_scope")]
+
     def __str__(self) -> str:
-        return f"item statistics of quiz {self.quiz_id} at {self.computed_at:%Y-%m-%d %H:%M}"
+        return f"item statistics of quiz {self.quiz_id} ({self.scope}) at {self.computed_at:%Y-%m-%d %H:%M}"

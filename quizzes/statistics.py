@@ -150,6 +150,7 @@ def objective_mastery(stats: list[ItemStats]) -> list[tuple[str, float, int]]:
 # Up to this many answers a view recomputes on the spot (a few milliseconds); above it, the stored
 # snapshot is served and a task refreshes it after grading.
 ON_DEMAND_MAX_ANSWERS = 5000
+ALL = "all"
 REFRESH_DELAY_SECONDS = 60  # gradings within a minute share one refresh
 
 
@@ -161,16 +162,28 @@ def _from_json(rows: list[dict]) -> list[ItemStats]:
     return [ItemStats(**{**row, "choice_picks": {int(k): v for k, v in row["choice_picks"]}}) for row in rows]
 
 
-def refresh_item_statistics(*, quiz_id: int, now=None):
-    """Recompute and store the organisation-wide statistics of one quiz (every learner's first attempt)."""
+def _scope_users(scope: str):
+    """The learners of a stored scope: everyone for "all", else resolved by the reports' own rule
+    (settings.QUIZ_STATISTICS_SCOPE_USERS), so the quiz engine imports no app."""
+    if scope == ALL:
+        return None
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    return import_string(settings.QUIZ_STATISTICS_SCOPE_USERS)(scope)
+
+
+def refresh_item_statistics(*, quiz_id: int, scope: str = ALL, users=None, now=None):
+    """Recompute and store the statistics of one quiz over one scope (first attempts only)."""
     from django.utils import timezone
 
     from .models import ItemStatisticsSnapshot
 
     quiz = Quiz.objects.get(pk=quiz_id)
-    stats = quiz_item_statistics(quiz=quiz)
+    stats = quiz_item_statistics(quiz=quiz, users=users if users is not None else _scope_users(scope))
     snapshot, _ = ItemStatisticsSnapshot.objects.update_or_create(
         quiz=quiz,
+        scope=scope,
         defaults={
             "computed_at": now or timezone.now(),
             "answers": sum(s.responses for s in stats),
@@ -180,14 +193,23 @@ def refresh_item_statistics(*, quiz_id: int, now=None):
     return snapshot
 
 
-def stored_item_statistics(*, quiz: Quiz) -> tuple[list[ItemStats], datetime]:
-    """(statistics over every learner, when computed): the stored snapshot when the quiz has many
-    answers, recomputed on the spot (and stored) when it has few or none was stored yet."""
+def refresh_all_scopes(*, quiz_id: int) -> int:
+    """What the task does after grading: every stored scope of the quiz, "all" always. Returns answers."""
     from .models import ItemStatisticsSnapshot
 
-    snapshot = ItemStatisticsSnapshot.objects.filter(quiz=quiz).first()
+    scopes = {ALL, *ItemStatisticsSnapshot.objects.filter(quiz_id=quiz_id).values_list("scope", flat=True)}
+    return sum(refresh_item_statistics(quiz_id=quiz_id, scope=scope).answers for scope in sorted(scopes))
+
+
+def stored_item_statistics(*, quiz: Quiz, scope: str = ALL, users=None) -> tuple[list[ItemStats], datetime]:
+    """(statistics of the scope's learners, when computed): the stored snapshot when the scope has many
+    answers, recomputed on the spot (and stored) when it has few or none was stored yet. `users` (the
+    scope's learners, a queryset) saves resolving the scope again."""
+    from .models import ItemStatisticsSnapshot
+
+    snapshot = ItemStatisticsSnapshot.objects.filter(quiz=quiz, scope=scope).first()
     if snapshot is None or snapshot.answers <= ON_DEMAND_MAX_ANSWERS:
-        snapshot = refresh_item_statistics(quiz_id=quiz.pk)
+        snapshot = refresh_item_statistics(quiz_id=quiz.pk, scope=scope, users=users)
     return _from_json(snapshot.items), snapshot.computed_at
 
 

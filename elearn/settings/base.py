@@ -248,6 +248,7 @@ QUIZ_DEADLINE_GRACE_SECONDS = 10
 # Course-level locks on starting a quiz (callables user, quiz -> reason or None), so quizzes imports no app.
 QUIZ_ACCESS_CHECKS = ["courses.policies.quiz_access"]
 QUIZ_ATTEMPT_WINDOW = "courses.policies.attempt_window_start"
+QUIZ_STATISTICS_SCOPE_USERS = "courses.reports.staff_for_scope"
 # Unreviewed (draft) course versions may be taken only where this is on: the demo run, with a banner.
 COURSE_ALLOW_UNREVIEWED = env.bool("COURSE_ALLOW_UNREVIEWED", default=False)
 # Certificates: the public base URL printed in QR codes and emails, paper size, numbering, signatory.

@@ -1151,3 +1151,26 @@ def test_quiz_statistics_page_shows_when_the_question_statistics_were_computed(c
     now = timezone.localtime()
     text = body(client.get(f"/team/quizzes/{org.quiz.pk}/"))
     assert f"Question statistics computed {now:%-d %b %Y}" in text
+
+
+def test_a_supervisors_statistics_are_stored_for_their_staff_and_refreshed_with_everyone_elses(
+    client, org, monkeypatch
+):
+    from quizzes import statistics
+    from quizzes.models import ItemStatisticsSnapshot
+
+    monkeypatch.setattr(statistics, "ON_DEMAND_MAX_ANSWERS", 0)  # every scope "large": stored
+    sup = org.users["sup"]
+    client.force_login(sup)
+    assert client.get(f"/team/quizzes/{org.quiz.pk}/").status_code == 200
+    stored = ItemStatisticsSnapshot.objects.get(quiz=org.quiz, scope=f"supervisor:{sup.pk}")
+    mine = statistics.quiz_item_statistics(quiz=org.quiz, users=reports.visible_staff(sup))
+    assert stored.answers == sum(s.responses for s in mine) > 0
+    everyone = statistics.quiz_item_statistics(quiz=org.quiz)
+    assert sum(s.responses for s in everyone) > stored.answers  # the scope is the supervisor's staff only
+    ItemStatisticsSnapshot.objects.filter(pk=stored.pk).update(answers=0, items=[])
+    total = statistics.refresh_all_scopes(quiz_id=org.quiz.pk)  # what the task runs after grading
+    stored.refresh_from_db()
+    assert stored.answers == sum(s.responses for s in mine)
+    assert total == stored.answers + sum(s.responses for s in everyone)
+    assert reports.staff_for_scope(f"supervisor:{org.users['direct'].pk}").count() == 0
