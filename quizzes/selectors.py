@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from elearn.markdown import render_markdown
@@ -225,8 +225,17 @@ def submission_result(attempt: Attempt, *, graded_now: bool) -> dict:
         "critical_missed_objectives": sorted({c["objective"] for c in attempt.critical_missed}),
         "graded_now": graded_now,
     }
-    if review_rules(quiz).score:
+    rules = review_rules(quiz)
+    if rules.score:
         data["score"] = str(attempt.score)
+    if rules.by_objective:  # certifying: the objectives to revisit (one query; graded: every item has a row)
+        data["objectives_to_revisit"] = sorted(
+            set(
+                Answer.objects.filter(attempt=attempt)
+                .filter(Q(points__lt=1) | Q(points__isnull=True))
+                .values_list("question__objective", flat=True)
+            )
+        )
     return data
 
 

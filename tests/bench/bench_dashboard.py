@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ROOT / ".venv" / "bin" / "python"
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
-DB_NAME = "elearn_bench_dashboard"
+DB_NAME = os.environ.get("BENCH_DB_NAME", "elearn_bench_dashboard")
 DB_URL = f"{PG_SERVER}/{DB_NAME}"
 RESULTS = ROOT / "tests" / "bench" / "results" / "dashboard.json"
 TARGETS = {"team_page_p95_ms": 200, "team_page_queries": 15, "export_growth_mb": 30}
@@ -105,9 +105,16 @@ def _on_signal(signum, frame):
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free port, from BENCH_PORTS ("8108-8118") when given, so parallel checkouts keep to their own."""
+    low, _, high = os.environ.get("BENCH_PORTS", "0-0").partition("-")
+    for port in range(int(low), int(high) + 1):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError(f"no free port in BENCH_PORTS={os.environ['BENCH_PORTS']}")
 
 
 def wait_ready(url: str, proc: subprocess.Popen, logfile: Path, timeout: float = 90) -> None:
