@@ -83,15 +83,16 @@ ROUNDS = 3
 
 
 def test_a_save_racing_a_submit_lands_before_grading_or_is_refused():
-    """Lock: `save_answer` and `submit_attempt` both lock the attempt row, so a save either commits
-    before grading reads the answers, or waits and then sees the attempt submitted (AttemptClosed).
+    """Lock: `submit_attempt` locks the attempt row FOR UPDATE and `save_answer`'s single upsert takes it
+    FOR KEY SHARE (`_upsert_open_answer`), so a save either commits before grading reads the answers,
+    or waits and then, re-checking the row, finds the attempt submitted (AttemptClosed).
 
     Each round: seven answers are saved wrong first, then seven threads save the right answers while an
     eighth submits. A save that returned must be graded as the right answer (points 1); a refused one
-    must have left the wrong answer (points 0). Without the lock (`_lock_own_attempt` without
-    `select_for_update`), saves commit while grading runs: they return success, yet the right response
-    is stored next to the stale 0 points of the wrong one ("lost silently"); observed in every run, 4-6
-    of the 7 saves of the first round."""
+    must have left the wrong answer (points 0). Without the lock (the upsert's FOR KEY SHARE removed,
+    2026-12-02), saves commit while grading runs: they return success, yet the right response is stored
+    next to the stale 0 points of the wrong one ("lost silently"): all 7 saves of the first round. (With
+    the earlier row lock, `_lock_own_attempt` without `select_for_update`: 4-6 of 7.)"""
     quiz = _quiz()
     for _ in range(ROUNDS):
         user = UserFactory()
@@ -125,6 +126,59 @@ def test_a_save_racing_a_submit_lands_before_grading_or_is_refused():
         assert problems == []
         attempt.refresh_from_db()
         assert attempt.score == Decimal(sum(1 for e in errors[:-1] if e is None) * 100 / len(keys)).quantize(
+            Decimal("0.01"), rounding="ROUND_DOWN"
+        )
+
+
+def test_page_autosaves_racing_the_page_submit_land_before_grading_or_are_refused():
+    """The same race through the attempt page (issue 25): seven htmx autosaves (session, CSRF-exempt test
+    client, the form body the page sends) race the page's submit button. A save answered 200 ("Saved")
+    must be graded right; one answered 409 ("already been submitted") must have left the wrong answer.
+    The page shares the API's save path (`save_answer` with a form reader), so the lock is the same
+    FOR KEY SHARE / FOR UPDATE pair as above; without the FOR KEY SHARE, 2 of the 7 page saves of the
+    first round answered "Saved" and were graded 0 (lost silently)."""
+    from django.test import Client
+
+    quiz = _quiz()
+    for _ in range(ROUNDS):
+        user = UserFactory()
+        attempt, _ = services.start_attempt(user=user, quiz=quiz)
+        answer_all(attempt, user, wrong=frozenset(SPECS), specs=SPECS)
+        payloads = payloads_by_key(attempt)
+        keys = sorted(SPECS)
+        clients = []
+        for _key in [*keys, "submit"]:
+            client = Client()
+            client.force_login(user)
+            clients.append(client)
+
+        def save(i, key, attempt=attempt, payloads=payloads):
+            qid = payloads[key]["id"]
+            pick = correct_response(payloads[key], SPECS[key])["choice_ids"][0]
+            form = {"question": str(qid), f"q-{qid}": pick}
+            return lambda: clients[i].post(f"/attempts/{attempt.pk}/autosave/", form, HTTP_HX_REQUEST="true")
+
+        def submit(attempt=attempt):
+            return lambda: clients[-1].post(f"/attempts/{attempt.pk}/submit/")
+
+        results, errors = run_together(*[save(i, key) for i, key in enumerate(keys)], submit())
+        assert [repr(e) for e in errors if e is not None] == []
+        assert results[-1].status_code == 302 and results[-1]["Location"] == f"/attempts/{attempt.pk}/result/"
+        graded = {a.question_id: a for a in Answer.objects.filter(attempt=attempt)}
+        problems = []
+        for i, key in enumerate(keys):
+            stored, reply = graded[payloads[key]["id"]], results[i]
+            text = reply.content.decode()
+            if reply.status_code == 200 and "Saved" in text and stored.points != 1:
+                problems.append(f"{key}: saved, yet graded {stored.points}: lost silently")
+            elif reply.status_code == 409 and ("already been submitted" not in text or stored.points != 0):
+                problems.append(f"{key}: refused ({text}), graded {stored.points}")
+            elif reply.status_code not in (200, 409):
+                problems.append(f"{key}: {reply.status_code} {text[:200]}")
+        assert problems == []
+        attempt.refresh_from_db()
+        saved = sum(1 for r in results[:-1] if r.status_code == 200)
+        assert attempt.score == Decimal(saved * 100 / len(keys)).quantize(
             Decimal("0.01"), rounding="ROUND_DOWN"
         )
 
