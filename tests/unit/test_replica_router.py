@@ -71,7 +71,9 @@ def test_report_selectors_read_from_the_replica_only_when_one_is_configured(tmp_
         CaptureQueriesContext(replica) as replicated,
     ):
         matrix, overdue, stats, weekly = run_reports(admin, tiny)
-    assert len(replicated) > 5 and [q["sql"] for q in primary] == []
+    # on the primary only the write of the stored item statistics (quiz_statistics keeps a snapshot)
+    writes = [q["sql"] for q in primary if q["sql"] not in ("BEGIN", "COMMIT")]
+    assert len(replicated) > 5 and writes and all("quizzes_itemstatisticssnapshot" in sql for sql in writes)
     # the same answers from the copy
     assert [r.person.pk for r in matrix.rows] == [r.person.pk for r in without[0].rows]
     assert [e.pk for e in overdue] == [e.pk for e in without[1]] != []
