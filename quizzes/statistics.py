@@ -159,7 +159,13 @@ def _to_json(stats: list[ItemStats]) -> list[dict]:
 
 
 def _from_json(rows: list[dict]) -> list[ItemStats]:
-    return [ItemStats(**{**row, "choice_picks": {int(k): v for k, v in row["choice_picks"]}}) for row in rows]
+    out = []
+    for row in rows:
+        row = {**row, "choice_picks": {int(k): v for k, v in row["choice_picks"]}}
+        if "choices" in row:
+            row["choices"] = [tuple(c) for c in row["choices"]]
+        out.append(ItemStats(**row))
+    return out
 
 
 def _scope_users(scope: str):
