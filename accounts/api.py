@@ -6,8 +6,16 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import login_throttle
+from . import login_throttle, mfa
 from .tokens import KnoxTokenAuthentication, issue_token, revoke_tokens
+
+
+class TokenLoginSerializer(AuthTokenSerializer):
+    otp = serializers.CharField(
+        required=False,
+        max_length=20,
+        help_text="The current authenticator code or a recovery code (accounts with two-step verification).",
+    )
 
 
 class ObtainTokenView(APIView):
@@ -17,15 +25,19 @@ class ObtainTokenView(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
-    serializer_class = AuthTokenSerializer
+    serializer_class = TokenLoginSerializer
 
     @extend_schema(
-        request=AuthTokenSerializer,
+        request=TokenLoginSerializer,
         responses={
             200: inline_serializer(
                 "TokenResponse", {"token": serializers.CharField(), "expiry": serializers.DateTimeField()}
             ),
-            400: OpenApiResponse(description="Missing fields, or wrong username or password"),
+            400: OpenApiResponse(
+                description="Missing fields, wrong username or password, or a missing or wrong `otp` "
+                "(the second-factor code, for accounts that use one)"
+            ),
+            403: OpenApiResponse(description="The account must set up two-step verification first"),
             429: OpenApiResponse(description="Too many failed logins for this username: `{detail, code}`"),
         },
     )
@@ -39,12 +51,19 @@ class ObtainTokenView(APIView):
             )
             response["Retry-After"] = str(login_throttle.RETRY_AFTER_SECONDS)
             return response
-        serializer = AuthTokenSerializer(data=data, context={"request": request})
+        serializer = TokenLoginSerializer(data=data, context={"request": request})
         if not serializer.is_valid():
             if username and data.get("password"):
                 login_throttle.record_failure(username=username, request=request)
             return Response(serializer.errors, status=status.HTTP_400_BAD_REQUEST)
-        row, secret = issue_token(serializer.validated_data["user"])
+        user = serializer.validated_data["user"]
+        refused = mfa.check_for_token(user, serializer.validated_data.get("otp"))
+        if refused is not None:
+            status_code, body = refused
+            if status_code == 400:
+                login_throttle.record_failure(username=username, request=request)
+            return Response(body, status=status_code)
+        row, secret = issue_token(user)
         return Response(
             {"token": secret, "expiry": DateTimeField().to_representation(row.expiry)},
             status=status.HTTP_200_OK,

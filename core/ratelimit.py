@@ -3,9 +3,11 @@
 When the shared store itself is down (Redis stopped), limits fail open with a logged warning: a cache
 outage must not turn every page that counts requests (login, verification) into a 500."""
 
+import ipaddress
 import logging
 import time
 
+from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 
@@ -13,9 +15,24 @@ logger = logging.getLogger(__name__)
 
 
 def client_address(request) -> str:
-    # Behind a trusted proxy, set the proxy to overwrite X-Forwarded-For; REMOTE_ADDR otherwise.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR", "unknown")
+    """The client's address for rate limits: `X-Forwarded-For` is read only through the number of proxies
+    in front of the app that the deployment trusts (TRUSTED_PROXY_COUNT, default 0: REMOTE_ADDR).
+
+    Each trusted proxy appends the address it received the request from, so with N trusted proxies the
+    client is the Nth entry from the right; anything to its left was written by the client and is
+    ignored (rotating it must not move a limit)."""
+    remote = request.META.get("REMOTE_ADDR") or "unknown"
+    trusted = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    if trusted <= 0:
+        return remote
+    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    if len(hops) < trusted:
+        return remote  # fewer hops than trusted proxies: the request did not come through them all
+    candidate = hops[-trusted]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote
 
 
 def _cache_key(scope: str, key: str, window_seconds: int) -> str:

@@ -8,6 +8,7 @@ sequence row in the same transaction, so a rolled-back attempt never burns or du
 
 import hashlib
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -422,10 +423,16 @@ def forget_verification(code: str, *, on_commit: bool = True) -> None:
         forget(verification_cache_key(code))
 
 
+# secrets.token_urlsafe alphabet; anything else cannot be one of our codes.
+VERIFY_CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def verify(*, code: str, today: date | None = None) -> Verification:
     """One indexed lookup whatever the code, so unknown codes answer in the same shape and time."""
     today = today or timezone.localdate()
     code = (code or "")[:64]
+    if not VERIFY_CODE_PATTERN.fullmatch(code):  # not a code we issue (NUL bytes, slashes): no query
+        return Verification("unknown", None, [])
     certificate = (
         Certificate.objects.select_related("renews", "renews__renews").filter(verify_code=code).first()
     )

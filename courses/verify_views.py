@@ -47,6 +47,11 @@ def verify_page(request, code: str = ""):
     if not code:
         return render(request, "certificates/verify.html", {"result": None})
     if request.GET.get("code"):
+        if not certificates.VERIFY_CODE_PATTERN.fullmatch(code[:64]):
+            # Not a code we issue (e.g. "a/b" cannot be put in the URL): say so, as a 400.
+            unknown = certificates.Verification("unknown", None, [])
+            context = {"result": unknown, "payload": verification_payload(unknown)}
+            return render(request, "certificates/verify.html", context, status=400)
         return redirect("verify_certificate", code=code[:64])
     if not _allowed(request):
         response = render(request, "certificates/verify.html", {"rate_limited": True}, status=429)

@@ -1,12 +1,32 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.permissions import BasePermission
 
 from accounts.forms import ThrottledAdminAuthenticationForm
 from accounts.views import ThrottledLoginView
 from core import health
 from courses import verify_views
+
+
+class SchemaAccess(BasePermission):
+    """The schema and docs need a login (session or token) unless API_DOCS_PUBLIC opens them."""
+
+    def has_permission(self, request, view):
+        return settings.API_DOCS_PUBLIC or bool(request.user and request.user.is_authenticated)
+
+
+def docs_view(request, *args, **kwargs):
+    # A browser without a login goes to the login page, not a JSON 403. The split view serves Swagger
+    # UI's start-up script as a file, so the page needs no inline script (Content-Security-Policy).
+    if not (settings.API_DOCS_PUBLIC or request.user.is_authenticated):
+        return redirect_to_login(request.get_full_path())
+    return _swagger(request, *args, **kwargs)
+
+
+_swagger = SpectacularSwaggerSplitView.as_view(url_name="schema", permission_classes=[SchemaAccess])
 
 handler404 = "core.health.not_found"
 handler500 = "core.health.server_error"
@@ -19,14 +39,11 @@ urlpatterns = [
     path("verify/", verify_views.verify_page, name="verify_form"),
     path("verify/<str:code>/", verify_views.verify_page, name="verify_certificate"),
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
+    path("accounts/", include("accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[SchemaAccess]), name="schema"),
+    path("api/docs/", docs_view, name="api-docs"),
     path("api/v1/", include("elearn.api_urls")),
     path("", include("frontend.urls")),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# MEDIA_URL is deliberately not served, not even with DEBUG: uploads go through permission-checked views.

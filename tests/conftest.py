@@ -1,6 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
+from tests.browser import chromium  # noqa: F401 - the session's browser, for every browser test
 from tests.factories import UserFactory
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -29,6 +30,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "knox",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
@@ -48,10 +52,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.sessions.SessionLifetimeMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.mfa.MFARequiredMiddleware",
     "accounts.auth.SurveyorSessionMiddleware",
     "accounts.access.ReadOnlyRolesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "elearn.urls"
@@ -142,8 +150,10 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
+# Uploads (certificate PDFs, exports, evidence packs) are never served from MEDIA_URL: only through
+# permission-checked views, and each is stored under a random directory (core/storage.py).
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "core.storage.PrivateFileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
@@ -263,7 +273,11 @@ COURSE_COMPLETION_HOOK = "courses.certificates.on_course_completed"
 # per username + client address, and per username alone (address rotation); then a 429 until the window ends.
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
 LOGIN_FAILURE_USERNAME_LIMIT = env.int("LOGIN_FAILURE_USERNAME_LIMIT", default=50)
+LOGIN_FAILURE_ADDRESS_LIMIT = env.int("LOGIN_FAILURE_ADDRESS_LIMIT", default=50)  # one address, any usernames
 LOGIN_FAILURE_WINDOW_SECONDS = 900
+# How many reverse proxies in front of the app append to X-Forwarded-For (0: REMOTE_ADDR is the client).
+# Rate limits take the client address N entries from the right; entries further left are the client's own.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # Public verification: requests per minute per client address (shared store: the cache).
 VERIFY_RATE_LIMIT_PER_MINUTE = env.int("VERIFY_RATE_LIMIT_PER_MINUTE", default=30)
 # Reminders: days relative to the due date (negative: before); escalation after N days overdue.
@@ -271,3 +285,40 @@ REMINDER_OFFSETS_DAYS = env.list("REMINDER_OFFSETS_DAYS", cast=int, default=[-7,
 ESCALATE_SUPERVISOR_AFTER_DAYS = env.int("ESCALATE_SUPERVISOR_AFTER_DAYS", default=7)
 ESCALATE_DEPARTMENT_ADMIN_AFTER_DAYS = env.int("ESCALATE_DEPARTMENT_ADMIN_AFTER_DAYS", default=21)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # a hung mail server must not hold row locks for long
+
+# Sessions: an idle timeout and an absolute lifetime, shorter for privileged roles (accounts/sessions.py).
+SESSION_IDLE_TIMEOUT_MINUTES = env.float("SESSION_IDLE_TIMEOUT_MINUTES", default=60)
+SESSION_ABSOLUTE_LIFETIME_HOURS = env.float("SESSION_ABSOLUTE_LIFETIME_HOURS", default=12)
+SESSION_PRIVILEGED_IDLE_TIMEOUT_MINUTES = env.float("SESSION_PRIVILEGED_IDLE_TIMEOUT_MINUTES", default=20)
+SESSION_PRIVILEGED_ABSOLUTE_LIFETIME_HOURS = env.float(
+    "SESSION_PRIVILEGED_ABSOLUTE_LIFETIME_HOURS", default=8
+)
+SESSION_COOKIE_AGE = int(
+    max(SESSION_ABSOLUTE_LIFETIME_HOURS, SESSION_PRIVILEGED_ABSOLUTE_LIFETIME_HOURS) * 3600
+)
+
+# Second factor (django-otp, accounts/mfa.py): required for the roles in accounts.mfa.MFA_REQUIRED_ROLES
+# and anyone who can open the admin, optional for others. Only the test settings turn it off (its own
+# tests turn it back on); the demo run enrols the demo admin and prints the setup (seed_demo).
+MFA_ENFORCED = env.bool("MFA_ENFORCED", default=True)
+OTP_TOTP_ISSUER = f"{ORGANISATION_NAME} training"
+
+# The API schema and docs need a login unless this opens them.
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
+
+# Content-Security-Policy (django-csp): our own scripts, styles and fonts only, no inline script or
+# style, no framing; pages are tested for violations in the browser (tests/security/test_finding8_csp.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}

@@ -23,3 +23,5 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # folder (a shared folder would hold other tests' events).
 AUDIT_HMAC_KEY = "test-only-audit-hmac-key-not-a-secret"  # noqa: S105
 AUDIT_CHECKPOINT_DIR = ""
+# Most tests log people in directly; the second-factor tests turn this on (tests/security/test_finding8_mfa.py).
+MFA_ENFORCED = False

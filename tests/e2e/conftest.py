@@ -4,43 +4,22 @@ Under CI=true a missing browser fails the run; elsewhere the tests skip with the
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.browser import watch_csp
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 AXE = ROOT / "frontend" / "static" / "vendor" / "axe-4.14.1.min.js"
 
 pytestmark = pytest.mark.e2e
 
-
-@pytest.fixture(scope="session")
-def chromium():
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        message = f"Chromium not found at {CHROMIUM} (install Debian's chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+# `chromium` (one browser per test session) is defined in tests/browser.py and registered in
+# tests/conftest.py, so browser tests outside this folder (tests/security) share the same one.
 
 
 @pytest.fixture
@@ -48,8 +27,10 @@ def browser_page(chromium):
     context = chromium.new_context(viewport={"width": 1100, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15000)
+    violations = watch_csp(context, page)
     yield page
     context.close()
+    assert not violations, f"Content-Security-Policy violations: {violations}"
 
 
 def screenshot(page, name: str) -> Path:
@@ -61,7 +42,9 @@ def screenshot(page, name: str) -> Path:
 
 def axe_violations(page) -> list[dict]:
     """Serious and critical axe-core findings on the current page."""
-    page.add_script_tag(path=str(AXE))
+    # Evaluated through the DevTools protocol: a <script> tag with inline content would (rightly) be
+    # refused by the Content-Security-Policy.
+    page.evaluate(AXE.read_text() + "\n;true")
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     found = [
         {

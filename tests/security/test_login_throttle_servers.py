@@ -64,4 +64,4 @@ def test_ten_failures_then_429_from_both_workers_with_the_counters_in_redis(
     session_cookie = next(c for c in other.set_cookies if c.startswith("sessionid="))
     flags = {part.strip().lower() for part in session_cookie.split(";")[1:]}
     assert {"secure", "httponly", "samesite=lax"} <= flags, session_cookie
-    assert len(keys) == 2, keys  # per username+address and per username, in Redis
+    assert len(keys) == 3, keys  # per username+address, per username and per address, in Redis

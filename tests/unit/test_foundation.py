@@ -80,7 +80,8 @@ def test_token_endpoint_rejects_bad_credentials_with_field_errors(api_client, us
     assert response.status_code == 400
 
 
-def test_schema_and_docs_are_served_without_cdn(client, db):
+def test_schema_and_docs_are_served_without_cdn(client, user):
+    client.force_login(user)  # behind a login unless API_DOCS_PUBLIC (tests/security/test_finding8_*)
     schema = client.get("/api/schema/")
     assert schema.status_code == 200
     assert b"/api/v1/auth/token/" in schema.content

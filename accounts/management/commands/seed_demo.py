@@ -26,11 +26,28 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write("Demo password: taken from DEMO_PASSWORD")
+        self._admin_second_factor()
         if not options["no_content"]:
             from django.apps import apps
 
             if apps.is_installed("courses") and _has_command("seed_demo_content"):
                 call_command("seed_demo_content", stdout=self.stdout, stderr=self.stderr)
+
+    def _admin_second_factor(self):
+        """The demo admin needs a second factor like any admin: print its authenticator key and
+        single-use recovery codes (new ones each run) so the demo can log in."""
+        from django.conf import settings
+
+        from accounts import mfa
+        from accounts.models import User
+
+        admin = User.objects.get(username="admin")
+        url, key, codes = mfa.enrol_for_demo(admin)
+        state = "required" if getattr(settings, "MFA_ENFORCED", True) else "off (MFA_ENFORCED=false)"
+        self.stdout.write(self.style.WARNING(f"Demo admin two-step verification ({state}):"))
+        self.stdout.write(f"  authenticator key: {key}")
+        self.stdout.write(f"  or scan/open: {url}")
+        self.stdout.write(f"  single-use recovery codes: {' '.join(codes)}")
 
 
 def _has_command(name: str) -> bool:
