@@ -19,3 +19,12 @@ def user(db):
 def logged_in_api(api_client, user):
     api_client.force_authenticate(user)
     return api_client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate-limit counters live in the cache (local memory in tests): without this, failed logins from
+    127.0.0.1 in one test would count towards the per-address cap in the next."""
+    from django.core.cache import cache
+
+    cache.clear()

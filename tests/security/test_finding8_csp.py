@@ -77,7 +77,7 @@ def log_in(page, base, username):
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.click("main button[type=submit]")
-    page.wait_for_load_state()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
 def visit(page, base, path, opened):
@@ -148,7 +148,7 @@ def test_finding8_csp_no_violation_on_any_page_type(live_server, chromium, site,
     totp.time = time.time()
     page.fill("#id_code", f"{totp.token():06d}")
     page.click("main button[type=submit]")
-    page.wait_for_load_state()
+    page.wait_for_url(lambda url: "/accounts/2fa/" not in url)
     for path in (
         "/admin/",
         "/admin/accounts/user/",
