@@ -46,6 +46,7 @@ def run_production(extra_env: dict | None = None) -> dict:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "elearn.settings.production",
         "DJANGO_SECRET_KEY": "x" * 64,
+        "AUDIT_HMAC_KEY": "a" * 64,
         "DJANGO_ALLOWED_HOSTS": "training.example.org",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
         "DATABASE_POOL": "false",
