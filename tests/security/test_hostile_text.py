@@ -231,13 +231,23 @@ HOSTILE_MARKDOWN = """
 
 <iframe src="//evil.example/"></iframe>
 
-![an image](javascript:alert(5))
-
 <a href="#" onclick="alert(6)">inline handler</a>
 """
 
 
+def test_a_hostile_markdown_image_is_refused_when_the_course_loads(tmp_path):
+    from quizzes.errors import ContentError
+    from tests.course_helpers import append_lesson_text, write_tiny_course
+
+    path = write_tiny_course(tmp_path, slug="hostile-image")
+    append_lesson_text(path, "ma", 1, "![an image](javascript:alert(5))")
+    with pytest.raises(ContentError, match=r"image 'javascript:alert\(5\)?'"):
+        services.load_course(path=path, publish=True)
+
+
 def test_hostile_markdown_in_lesson_content_is_sanitised(tmp_path, client):
+    # Markdown images never reach the page from content: the loader refuses them (test above), and the
+    # sanitiser's own image rule is tested in tests/unit/test_learner_pages_ux.py.
     from tests.course_helpers import append_lesson_text, write_tiny_course
 
     path = write_tiny_course(tmp_path, slug="hostile-content")
