@@ -146,6 +146,35 @@ def import_bank(
     return report
 
 
+def question_keys(questions: list[dict]) -> list[str]:
+    return [k for spec in questions for k in [spec["key"]] + [p["key"] for p in spec.get("parts") or []]]
+
+
+@transaction.atomic
+def add_questions(
+    *, key: str, title: str, questions: list[dict], pool: str = Pool.PRACTICE
+) -> tuple[QuestionBank, bool]:
+    """Add new questions to a bank, creating the bank if needed (question import). Unlike `import_bank`
+    (a bank file is the whole bank), questions already in the bank stay as they are; a key already used
+    anywhere is refused, because a key names one question forever."""
+    problems = specs.validate_bank(questions)
+    if pool not in Pool.values:
+        problems.append(f"pool must be one of {', '.join(Pool.values)}, not {pool!r}")
+    used = sorted(
+        set(Question.objects.filter(key__in=question_keys(questions)).values_list("key", flat=True))
+    )
+    if used:
+        problems.append(f"question key(s) already used: {', '.join(used)}")
+    if problems:
+        raise ContentError([f"bank {key}: {p}" for p in problems])
+    bank, created = QuestionBank.objects.get_or_create(key=key, defaults={"title": title, "pool": pool})
+    if not created and bank.pool != pool:
+        raise ContentError([f"bank {key}: it is a {bank.pool}-pool bank, not {pool}"])
+    for spec in questions:
+        _create_question_version(bank=bank, spec=spec)
+    return bank, created
+
+
 QUIZ_SETTING_FIELDS = (
     "title",
     "kind",
