@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from accounts.models import User
 from courses import certificates, services
@@ -176,9 +177,8 @@ def test_ordering_matching_flag_and_navigator_with_the_keyboard_alone(live_serve
     page.keyboard.press("ArrowDown")  # position 1
     page.keyboard.press("Tab")
     page.keyboard.press("ArrowDown")  # position 1 again: a duplicate
-    page.wait_for_function(
-        f"document.querySelector('#save-{ordering_id}').innerText.includes('given to more than one step')"
-    )
+    # Locator assertions, not a string predicate: Playwright evals those, which the strict CSP blocks.
+    expect(page.locator(f"#save-{ordering_id}")).to_contain_text("given to more than one step")
     assert page.locator(f"#question-{ordering_id} select[aria-invalid=true]").count() == 2
     screenshot(page, "keyboard-ordering-duplicate")
     assert not Answer.objects.filter(attempt=attempt, question_id=ordering_id).exists()
@@ -187,10 +187,7 @@ def test_ordering_matching_flag_and_navigator_with_the_keyboard_alone(live_serve
         page.keyboard.press("Tab")
         for _ in range(index + 1):
             page.keyboard.press("ArrowDown")
-    page.wait_for_function(
-        f"document.querySelector('#save-{ordering_id} .saved') !== null"
-        f" && document.querySelector('#save-{ordering_id} .saved').dataset.answered === '1'"
-    )
+    expect(page.locator(f"#save-{ordering_id} .saved")).to_have_attribute("data-answered", "1")
     saved = Answer.objects.get(attempt=attempt, question_id=ordering_id)
     assert len(saved.response["order"]) == count
     assert page.locator(f"#nav-{ordering_id}.answered").count() == 1  # navigator follows without a reload
@@ -218,10 +215,7 @@ def test_ordering_matching_flag_and_navigator_with_the_keyboard_alone(live_serve
         page.keyboard.press("ArrowDown")  # checks the next option in this item's group
         if index < groups.count() - 1:
             page.keyboard.press("Tab")
-    page.wait_for_function(
-        f"document.querySelector('#save-{matching_id} .saved') !== null"
-        f" && document.querySelector('#save-{matching_id} .saved').dataset.answered === '1'"
-    )
+    expect(page.locator(f"#save-{matching_id} .saved")).to_have_attribute("data-answered", "1")
     pairs = Answer.objects.get(attempt=attempt, question_id=matching_id).response["pairs"]
     assert len(pairs) == groups.count()
     assert page.locator("#answered-count").inner_text() == "2"
