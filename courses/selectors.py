@@ -220,6 +220,7 @@ class QuizState:
             "passed": "Passed",
             "failed": "Not passed yet",
             "no_attempts_left": "No attempts left",
+            "cooling_down": "Cooling down",
         }[self.state]
 
 

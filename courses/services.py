@@ -528,8 +528,19 @@ def complete_lesson(*, user, lesson_id: int, now: datetime | None = None) -> Enr
 
 
 def start_quiz_attempt(*, user, quiz: Quiz, now: datetime | None = None):
-    """Start or resume through the quiz engine; the course-level lock is its QUIZ_ACCESS_CHECKS."""
-    return quiz_services.start_attempt(user=user, quiz=quiz, now=now)
+    """Start or resume through the quiz engine; the course-level lock is its QUIZ_ACCESS_CHECKS. An
+    expired open attempt the start finds is graded and handled here even if the start is refused."""
+    now = now or timezone.now()
+    return quiz_services.start_attempt(
+        user=user, quiz=quiz, now=now, on_graded=lambda attempt: attempt_graded(attempt, actor=None, now=now)
+    )
+
+
+def attempt_graded(attempt: Attempt, *, actor, now: datetime) -> None:
+    """What follows every grading, whichever way the attempt became graded: progress stored (which
+    evaluates completion) and `attempt.graded` audited. Runs inside the grading transaction."""
+    _refresh_enrollments_for_attempt(attempt, now=now)
+    _audit_graded(attempt, actor=actor, now=now)
 
 
 def _audit_graded(attempt: Attempt, *, actor, now: datetime) -> None:

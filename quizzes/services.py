@@ -48,6 +48,10 @@ from .models import (
 
 GRACE = timedelta(seconds=getattr(settings, "QUIZ_DEADLINE_GRACE_SECONDS", 10))
 
+# Called with each attempt right after it is graded, inside the grading transaction: how the course
+# layer refreshes progress, audits and evaluates completion without the quiz engine importing it.
+GradedHandler = Callable[[Attempt], None]
+
 
 # --- content --------------------------------------------------------------------------------------
 
@@ -415,24 +419,50 @@ def missed_objectives(attempt: Attempt) -> list[str]:
     )
 
 
-@transaction.atomic
-def start_attempt(*, user, quiz: Quiz, now: datetime | None = None) -> tuple[Attempt, bool]:
+def start_attempt(
+    *, user, quiz: Quiz, now: datetime | None = None, on_graded: GradedHandler | None = None
+) -> tuple[Attempt, bool]:
     """Resume the learner's open attempt, or start a new one: (attempt, created).
 
-    Raises QuizLocked, AttemptLimitReached or CoolingDown (HTTP 409)."""
+    An open attempt found past its deadline is graded (and `on_graded` called) in its own transaction
+    first, so the grading stands even when the start is then refused; otherwise the learner would loop
+    on "resume" until the sweep. Raises QuizLocked, AttemptLimitReached or CoolingDown (HTTP 409)."""
     now = now or timezone.now()
+    with transaction.atomic():
+        _lock_learner(user)
+        open_attempt = _open_attempt_for_update(user=user, quiz=quiz)
+        if open_attempt is None:
+            return _start_new_attempt(user=user, quiz=quiz, now=now)
+        if not _past_grace(open_attempt, now):
+            return open_attempt, False
+        _grade(open_attempt, now=now, closed_by=Attempt.Closure.DEADLINE)
+        if on_graded is not None:
+            on_graded(open_attempt)
+    # The grading is committed; the start that found it is its own transaction and may be refused.
+    with transaction.atomic():
+        _lock_learner(user)
+        open_attempt = _open_attempt_for_update(user=user, quiz=quiz)
+        if open_attempt is not None:  # another tab started one in between: resume it
+            return open_attempt, False
+        return _start_new_attempt(user=user, quiz=quiz, now=now)
+
+
+def _lock_learner(user) -> None:
     # One start at a time per learner: parallel clicks and tabs get the same attempt.
     get_user_model().objects.select_for_update().only("pk").get(pk=user.pk)
-    open_attempt = (
+
+
+def _open_attempt_for_update(*, user, quiz: Quiz) -> Attempt | None:
+    return (
         Attempt.objects.select_for_update()
         .filter(user=user, quiz=quiz, state=AttemptState.IN_PROGRESS)
         .order_by()  # at most one row (partial unique constraint); no join to sort by the user's name
         .first()
     )
-    if open_attempt is not None:
-        if not _past_grace(open_attempt, now):
-            return open_attempt, False
-        _grade(open_attempt, now=now, closed_by=Attempt.Closure.DEADLINE)
+
+
+def _start_new_attempt(*, user, quiz: Quiz, now: datetime) -> tuple[Attempt, bool]:
+    """Check eligibility and create the attempt. The caller holds the learner's row lock."""
     for check in _access_checks():
         reason = check(user=user, quiz=quiz)
         if reason:
