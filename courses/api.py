@@ -17,6 +17,7 @@ from .models import Course
 
 
 def _quiz_state_payload(state: selectors.QuizState | None) -> dict | None:
+    """A quiz as the learner stands: the one start rule's state, reason and next start time."""
     if state is None:
         return None
     standing = state.standing
@@ -24,14 +25,18 @@ def _quiz_state_payload(state: selectors.QuizState | None) -> dict | None:
         "id": state.quiz.pk,
         "title": state.quiz.title,
         "state": state.state,
-        "locked_reason": state.locked_reason,
+        "reason": state.reason,
+        "can_start": state.can_start,
+        "next_start_at": state.next_start_at,
         "attempts_used": standing.attempts_used,
+        "attempts_allowed": state.attempts_allowed,
         "attempt_limit": state.quiz.attempt_limit,
         "passed": standing.passed,
         "score": str(standing.policy_score) if standing.policy_score is not None else None,
         "grading_policy": state.quiz.grading_policy,
-        "open_attempt_id": standing.open_attempt_id,
+        "open_attempt_id": state.open_attempt_id,
         "time_limit_minutes": state.quiz.time_limit_minutes,
+        "time_multiplier": str(state.time_multiplier),
         "pass_mark": state.quiz.pass_mark,
     }
 
@@ -84,14 +89,17 @@ class CourseListView(APIView):
 class CourseDetailView(APIView):
     @extend_schema(
         responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
-        summary="Modules with lessons (id, title, read) and quiz states; the final exam",
+        summary="Modules with lessons (id, title, read) and quiz states; the final exam; an open clinical update",
         operation_id="courses_retrieve",
     )
     def get(self, request, slug: str):
         enrollment = selectors.enrollment_for_course(user=request.user, slug=slug)
         if enrollment is None:
             return Response({"detail": "Not found.", "code": "not_found"}, status=404)
-        outline = selectors.course_outline(enrollment=enrollment)
+        update = selectors.open_clinical_update(user=request.user, course=enrollment.course)
+        outline, *update_outline = selectors.course_outlines(
+            enrollments=[enrollment] + ([update] if update else [])
+        )
         version = outline.version
         return Response(
             {
@@ -115,6 +123,19 @@ class CourseDetailView(APIView):
                     for m in outline.modules
                 ],
                 "final_exam": _quiz_state_payload(outline.final_exam),
+                "clinical_update": {
+                    "enrollment_id": update.pk,
+                    "version": update.version.number,
+                    "due_date": update.due_date,
+                    "lessons": [
+                        {"id": lesson.pk, "title": lesson.title, "read": read}
+                        for m in update_outline[0].modules
+                        for lesson, read in m.lessons
+                    ],
+                    "quiz": _quiz_state_payload(update_outline[0].final_exam),
+                }
+                if update
+                else None,
             }
         )
 

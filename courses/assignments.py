@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts import staff_import
 from accounts.models import staff_members
 from core import audit
+from core.queue import enqueue_after_commit
 
 from . import selectors
 from .models import AssignmentRule, Certificate, Enrollment, Lesson, RequiredSkill
@@ -209,5 +210,5 @@ def save_assignment_rule(*, rule: AssignmentRule, actor=None) -> AssignmentRule:
         },
     )
     if rule.active:
-        transaction.on_commit(lambda: apply_rules(), robust=True)
+        enqueue_after_commit("courses.tasks.apply_assignment_rules")
     return rule

@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core import audit
+from core.queue import enqueue_after_commit
 
 from .models import Certificate, CertificateSequence, CourseEvaluation, Enrollment
 
@@ -103,15 +104,7 @@ def submit_evaluation(
 def enqueue_issue(*, enrollment_id: int) -> None:
     """Issue after commit through Celery. A broker failure is logged, not raised: the periodic
     `issue_missing_certificates` sweep issues whatever was missed."""
-    from .tasks import issue_certificate_task
-
-    def send():
-        try:
-            issue_certificate_task.delay(enrollment_id)
-        except Exception:  # broker down: the sweep picks it up
-            logger.exception("could not enqueue certificate issue for enrollment %s", enrollment_id)
-
-    transaction.on_commit(send, robust=True)
+    enqueue_after_commit("courses.tasks.issue_certificate_task", enrollment_id)
 
 
 def _next_number(year: int) -> str:
@@ -380,17 +373,8 @@ def reissue_certificate(*, certificate_id: int, by, reason: str, now: datetime |
     if outcome.certificate is None:
         raise CertificateError(f"Could not reissue: {outcome.reason}.")
     certificate_id = outcome.certificate.pk
-    transaction.on_commit(lambda: _render_later(certificate_id), robust=True)
+    enqueue_after_commit("courses.tasks.render_certificate_task", certificate_id)
     return outcome.certificate
-
-
-def _render_later(certificate_id: int) -> None:
-    from .tasks import render_certificate_task
-
-    try:
-        render_certificate_task.delay(certificate_id)
-    except Exception:
-        logger.exception("could not enqueue rendering of certificate %s", certificate_id)
 
 
 # --- public verification --------------------------------------------------------------------------
@@ -446,15 +430,10 @@ def verify(*, code: str, today: date | None = None) -> Verification:
     return Verification(certificate.status_on(today), certificate, chain)
 
 
-def on_course_completed(*, enrollment_id: int) -> None:
-    """Completion hook (after commit): a course without CE hours issues at once; a CE course waits for
-    the evaluation, whose submission enqueues the issue."""
-    enrollment = Enrollment.objects.select_related("course").get(pk=enrollment_id)
+def course_completed(*, enrollment: Enrollment) -> None:
+    """Called by the progress service when a regular enrollment completes, inside its transaction: a
+    course without CE hours issues after commit; a CE course waits for the evaluation, whose
+    submission enqueues the issue."""
     if needs_evaluation(enrollment):
         return
-    from .tasks import issue_certificate_task
-
-    try:
-        issue_certificate_task.delay(enrollment_id)
-    except Exception:
-        logger.exception("could not enqueue certificate issue for enrollment %s", enrollment_id)
+    enqueue_issue(enrollment_id=enrollment.pk)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.access import active_surveyor_scope
 from accounts.models import Department, Role, staff_members
 from core.audit import checkpoint_file_bytes, publish_checkpoint, verify_chain
+from core.queue import enqueue_after_commit
 
 from . import certificates, reports
 from .exports import neutralise
@@ -64,18 +65,12 @@ def request_pack(*, requested_by, department_id: int, date_from: date, date_to: 
         created_at=timezone.now(),
     )
 
-    def enqueue():
-        from .tasks import build_evidence_pack
+    def mark_failed(exc: Exception) -> None:
+        EvidencePack.objects.filter(pk=pack.pk).update(
+            status=EvidencePack.Status.FAILED, error=str(exc)[:500]
+        )
 
-        try:
-            build_evidence_pack.delay(pack.pk)
-        except Exception as exc:
-            logger.exception("could not enqueue evidence pack %s", pack.pk)
-            EvidencePack.objects.filter(pk=pack.pk).update(
-                status=EvidencePack.Status.FAILED, error=str(exc)[:500]
-            )
-
-    transaction.on_commit(enqueue, robust=True)
+    enqueue_after_commit("courses.tasks.build_evidence_pack", pack.pk, on_failure=mark_failed)
     return pack
 
 

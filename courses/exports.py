@@ -12,6 +12,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
+from core.queue import enqueue_after_commit
 from quizzes.models import Answer
 
 from . import reports
@@ -184,16 +185,10 @@ def request_export(*, requested_by, kind: str, params: dict) -> ExportJob:
         kind=kind, params=allowed, requested_by=requested_by, created_at=timezone.now()
     )
 
-    def enqueue():
-        from .tasks import run_export as task
+    def mark_failed(exc: Exception) -> None:
+        ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.FAILED, error=str(exc)[:500])
 
-        try:
-            task.delay(job.pk)
-        except Exception as exc:
-            logger.exception("could not enqueue export %s", job.pk)
-            ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.FAILED, error=str(exc)[:500])
-
-    transaction.on_commit(enqueue, robust=True)
+    enqueue_after_commit("courses.tasks.run_export", job.pk, on_failure=mark_failed)
     return job
 
 

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
+from core.queue import enqueue_after_commit
 
 from .models import Enrollment, Notification
 
@@ -339,13 +340,5 @@ def request_reminder(*, requested_by, enrollment_id: int, now: datetime | None =
     if not created and notification.status != Notification.Status.PENDING:
         raise ReminderRefused("A reminder for this day was already sent.")
 
-    def send():
-        from .tasks import send_pending_notifications
-
-        try:
-            send_pending_notifications.delay()
-        except Exception:
-            logger.exception("could not enqueue sending of manual reminder %s", notification.pk)
-
-    transaction.on_commit(send, robust=True)
+    enqueue_after_commit("courses.tasks.send_pending_notifications")
     return notification

@@ -18,6 +18,7 @@ from core.db import reads_replica, report_alias
 from quizzes.models import Answer, Attempt, AttemptState, Quiz
 from quizzes.statistics import objective_mastery, stored_item_statistics
 
+from . import selectors
 from .models import (
     Course,
     CourseVersion,
@@ -467,6 +468,14 @@ def person_detail(viewer, *, person_id: int) -> dict | None:
         "attempts": [],
         "answers": {},
         "skills": _skills_of(enrollments),
+        # Each unfinished enrollment's quizzes as the person sees them (the one start rule).
+        "outlines": selectors.course_outlines(
+            enrollments=[
+                e
+                for e in enrollments
+                if e.status not in (Enrollment.Status.COMPLETED, Enrollment.Status.EXEMPT)
+            ]
+        ),
     }
     if can_see_answers(viewer):
         attempts = list(

@@ -1,14 +1,15 @@
 """Reads of the courses app, each with a fixed number of queries (asserted in tests)."""
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Sum
 from django.utils import timezone
 
+from quizzes.eligibility import Eligibility, overrides_for, quiz_eligibility
 from quizzes.models import Attempt, AttemptState, Quiz
-from quizzes.selectors import QuizStanding, standing_from_attempts
+from quizzes.services import applicable_overrides
 
 from .models import Certificate, Course, CourseVersion, Enrollment, Lesson, LessonProgress, Module
 from .progress import Progress
@@ -146,10 +147,12 @@ class CatalogEntry:
     enrollment: Enrollment | None
     version: CourseVersion | None
     overdue: bool = False
+    next_quiz: "QuizState | None" = None  # unfinished enrollments: the quiz the next step is about
 
 
 def learner_catalog(*, user) -> list[CatalogEntry]:
-    """Assigned courses (newest cycle each) and open courses not yet taken. 3 queries."""
+    """Assigned courses (newest cycle each) with the next quiz step of unfinished ones, and open courses
+    not yet taken. 3 queries, plus course_outlines' when any enrollment is unfinished."""
     today = local_today()
     enrollments = list(
         Enrollment.objects.filter(user=user)
@@ -189,6 +192,17 @@ def learner_catalog(*, user) -> list[CatalogEntry]:
         if version is not None:
             entries.append(CatalogEntry(course=course, enrollment=None, version=version))
 
+    unfinished = [
+        entry
+        for entry in entries
+        if entry.enrollment is not None
+        and entry.enrollment.status not in (Enrollment.Status.COMPLETED, Enrollment.Status.EXEMPT)
+    ]
+    for entry, outline in zip(
+        unfinished, course_outlines(enrollments=[e.enrollment for e in unfinished]), strict=True
+    ):
+        entry.next_quiz = outline.next_quiz
+
     def order(entry: CatalogEntry):
         e = entry.enrollment
         done = e is not None and e.status in (Enrollment.Status.COMPLETED, Enrollment.Status.EXEMPT)
@@ -199,29 +213,21 @@ def learner_catalog(*, user) -> list[CatalogEntry]:
 
 @dataclass
 class QuizState:
+    """A quiz as one learner sees it: the one start rule's verdict (quizzes.eligibility), nothing more."""
+
     quiz: Quiz
-    standing: QuizStanding
-    locked_reason: str | None
-    state: str  # locked | available | in_progress | passed | failed | cooling_down | no_attempts_left
-    retry_at: datetime | None = None
+    eligibility: Eligibility
 
-    @property
-    def attempts_left(self) -> int | None:
-        if self.quiz.attempt_limit is None:
-            return None
-        return max(0, self.quiz.attempt_limit - self.standing.attempts_used)
-
-    @property
-    def label(self) -> str:
-        return {
-            "locked": "Locked",
-            "available": "Not attempted",
-            "in_progress": "In progress",
-            "passed": "Passed",
-            "failed": "Not passed yet",
-            "no_attempts_left": "No attempts left",
-            "cooling_down": "Cooling down",
-        }[self.state]
+    state = property(lambda self: str(self.eligibility.state))
+    label = property(lambda self: self.eligibility.label)
+    reason = property(lambda self: self.eligibility.reason)
+    can_start = property(lambda self: self.eligibility.can_start)
+    next_start_at = property(lambda self: self.eligibility.next_start_at)
+    standing = property(lambda self: self.eligibility.standing)
+    attempts_left = property(lambda self: self.eligibility.attempts_left)
+    attempts_allowed = property(lambda self: self.eligibility.attempts_allowed)
+    open_attempt_id = property(lambda self: self.eligibility.open_attempt_id)
+    time_multiplier = property(lambda self: self.eligibility.time_multiplier)
 
 
 @dataclass
@@ -246,103 +252,156 @@ class CourseOutline:
     all_lessons: list[Lesson] = field(default_factory=list)
     skills: list = field(default_factory=list)  # [(RequiredSkill, SkillSignoff | None)]
 
+    @property
+    def quiz_states(self) -> list[QuizState]:
+        return [m.quiz for m in self.modules if m.quiz] + ([self.final_exam] if self.final_exam else [])
 
-def _quiz_state(quiz: Quiz, attempts: list[Attempt], *, unread: int) -> QuizState:
-    standing = standing_from_attempts(quiz, attempts)
-    locked_reason = None
-    retry_at = None
-    if standing.last_submitted_at and quiz.cooldown_minutes and not standing.passed:
-        retry_at = standing.last_submitted_at + timedelta(minutes=quiz.cooldown_minutes)
-        if retry_at <= timezone.now():
-            retry_at = None
-    if standing.passed:
-        state = "passed"
-    elif standing.open_attempt_id:
-        state = "in_progress"
-    elif quiz.require_lessons_read and unread:
-        state = "locked"
-        locked_reason = (
-            "Read every lesson of the course first."
-            if quiz.kind == Quiz.Kind.FINAL
-            else "Read every lesson of this module first."
+    def quiz_state(self, quiz_id: int) -> QuizState | None:
+        return next((s for s in self.quiz_states if s.quiz.pk == quiz_id), None)
+
+    @property
+    def next_quiz(self) -> QuizState | None:
+        """The quiz the learner's next step is about: an open attempt first, else the first not passed."""
+        states = self.quiz_states
+        return next((s for s in states if s.open_attempt_id), None) or next(
+            (s for s in states if not s.standing.passed), None
         )
-    elif quiz.attempt_limit is not None and standing.attempts_used >= quiz.attempt_limit:
-        state = "no_attempts_left"
-    elif standing.attempts_used and retry_at:
-        state = "cooling_down"
-    elif standing.attempts_used:
-        state = "failed"
-    else:
-        state = "available"
+
+
+def lesson_lock_reason(*, quiz: Quiz, unread: int) -> str | None:
+    """The course layer's lock on a quiz, in the words the learner sees; None when open."""
+    if not quiz.require_lessons_read or not unread:
+        return None
+    if quiz.kind == Quiz.Kind.FINAL:
+        return f"Read every lesson of the course before the final exam ({unread} still unread)."
+    return f"Read every lesson of this module before the quiz ({unread} still unread)."
+
+
+def quiz_start_context(*, user, quiz: Quiz) -> tuple[str | None, datetime | None]:
+    """What the course layer passes to the quiz engine's start rule: (lesson lock, window start).
+    A standalone quiz (practice, engine tests) has neither."""
+    if not quiz_belongs_to_a_course(quiz=quiz):
+        return None, None
+    enrollment = enrollment_for_quiz(user=user, quiz=quiz)
+    if enrollment is None:
+        return "This quiz is not part of a course you are enrolled in.", None
+    unread = unread_lessons_for_quiz(enrollment=enrollment, quiz=quiz) if quiz.require_lessons_read else 0
+    # Attempts count toward the limit and cool-down from the start of the enrollment (a new cycle
+    # starts afresh).
+    return lesson_lock_reason(quiz=quiz, unread=unread), enrollment.enrolled_at
+
+
+def _quiz_state(quiz: Quiz, attempts: list[Attempt], *, overrides, unread: int, now: datetime) -> QuizState:
     return QuizState(
-        quiz=quiz, standing=standing, locked_reason=locked_reason, state=state, retry_at=retry_at
+        quiz=quiz,
+        eligibility=quiz_eligibility(
+            quiz=quiz,
+            attempts=attempts,
+            overrides=overrides_for(overrides, quiz.pk),
+            lesson_lock=lesson_lock_reason(quiz=quiz, unread=unread),
+            now=now,
+        ),
     )
 
 
-def course_outline(*, enrollment: Enrollment) -> CourseOutline:
-    """Modules, lessons with read flags, quiz states and the final exam. 5 queries."""
-    version = enrollment.version
-    modules = list(
-        Module.objects.filter(version=version)
+def course_outline(*, enrollment: Enrollment, now: datetime | None = None) -> CourseOutline:
+    """Modules, lessons with read flags, quiz states and the final exam of one enrollment. 6 queries
+    (8 when the course requires skill sign-offs)."""
+    return course_outlines(enrollments=[enrollment], now=now)[0]
+
+
+def course_outlines(*, enrollments: list[Enrollment], now: datetime | None = None) -> list[CourseOutline]:
+    """The outline of each enrollment (one learner's), every quiz state from the one start rule.
+    6 queries (8 with skill sign-offs) whatever the number of enrollments, modules or attempts."""
+    from .models import RequiredSkill, SkillSignoff
+
+    if not enrollments:
+        return []
+    now = now or timezone.now()
+    user_id = enrollments[0].user_id
+    version_ids = {e.version_id for e in enrollments}
+    modules_by_version: dict[int, list[Module]] = {}
+    for module in (
+        Module.objects.filter(version_id__in=version_ids)
         .select_related("quiz")
         .prefetch_related(
             Prefetch("lessons", queryset=Lesson.objects.order_by("position").defer("body", "body_html"))
         )
         .order_by("position")
-    )
+    ):
+        modules_by_version.setdefault(module.version_id, []).append(module)
     read_ids = set(
-        LessonProgress.objects.filter(enrollment=enrollment, completed_at__isnull=False).values_list(
-            "lesson_id", flat=True
+        LessonProgress.objects.filter(enrollment__in=enrollments, completed_at__isnull=False).values_list(
+            "enrollment_id", "lesson_id"
         )
     )
-    is_update = enrollment.kind == Enrollment.Kind.UPDATE
     # A clinical update covers only the changed lessons, with its own quiz in place of the final exam.
-    final_id = enrollment.update_quiz_id if is_update else version.final_exam_id
-    final_exam = Quiz.objects.filter(pk=final_id).first() if final_id else None
-    quiz_ids = ([] if is_update else [m.quiz_id for m in modules]) + ([final_exam.pk] if final_exam else [])
-    attempts: dict[int, list[Attempt]] = {qid: [] for qid in quiz_ids}
-    for attempt in Attempt.objects.filter(
-        user_id=enrollment.user_id, quiz_id__in=quiz_ids, started_at__gte=enrollment.enrolled_at
-    ).defer("layout"):
-        attempts[attempt.quiz_id].append(attempt)
-    outlines = []
-    all_lessons = []
-    total_unread = 0
-    for module in modules:
-        lessons = [
-            (lesson, lesson.pk in read_ids)
-            for lesson in module.lessons.all()
-            if not is_update or lesson.key in enrollment.update_lesson_keys
-        ]
-        if is_update and not lessons:
-            continue
-        all_lessons += [lesson for lesson, _ in lessons]
-        unread = sum(1 for _, read in lessons if not read)
-        total_unread += unread
-        state = None if is_update else _quiz_state(module.quiz, attempts[module.quiz_id], unread=unread)
-        outlines.append(ModuleOutline(module, lessons, state))
-    final_state = (
-        _quiz_state(final_exam, attempts[final_exam.pk], unread=total_unread) if final_exam else None
+    final_ids = {
+        e.pk: (e.update_quiz_id if e.kind == Enrollment.Kind.UPDATE else e.version.final_exam_id)
+        for e in enrollments
+    }
+    finals = {q.pk: q for q in Quiz.objects.filter(pk__in=[i for i in final_ids.values() if i])}
+    quiz_ids = set(finals) | {m.quiz_id for ms in modules_by_version.values() for m in ms}
+    all_attempts = list(
+        Attempt.objects.filter(user_id=user_id, quiz_id__in=quiz_ids).defer("layout").order_by("number")
     )
-    skills = []
-    if enrollment.signoffs_total:
-        from .models import RequiredSkill, SkillSignoff
-
+    overrides = applicable_overrides(user=user_id, quiz_ids=quiz_ids)
+    skilled = [e for e in enrollments if e.signoffs_total]
+    skills_by_version: dict[int, list] = {}
+    signed: dict[tuple[int, int], SkillSignoff] = {}
+    if skilled:
+        for skill in RequiredSkill.objects.filter(version_id__in={e.version_id for e in skilled}):
+            skills_by_version.setdefault(skill.version_id, []).append(skill)
         signed = {
-            s.skill_id: s
-            for s in SkillSignoff.objects.filter(enrollment=enrollment).select_related("observer")
+            (s.enrollment_id, s.skill_id): s
+            for s in SkillSignoff.objects.filter(enrollment__in=skilled).select_related("observer")
         }
-        skills = [(skill, signed.get(skill.pk)) for skill in RequiredSkill.objects.filter(version=version)]
-    return CourseOutline(
-        enrollment=enrollment,
-        version=version,
-        modules=outlines,
-        final_exam=final_state,
-        progress=stored_progress(enrollment),
-        overdue=is_overdue(enrollment),
-        all_lessons=all_lessons,
-        skills=skills,
-    )
+
+    def state_of(enrollment: Enrollment, quiz: Quiz, unread: int) -> QuizState:
+        # The window: attempts count from the start of this enrollment (a new cycle starts afresh).
+        attempts = [
+            a for a in all_attempts if a.quiz_id == quiz.pk and a.started_at >= enrollment.enrolled_at
+        ]
+        return _quiz_state(quiz, attempts, overrides=overrides, unread=unread, now=now)
+
+    outlines = []
+    for enrollment in enrollments:
+        is_update = enrollment.kind == Enrollment.Kind.UPDATE
+        modules = []
+        all_lessons = []
+        total_unread = 0
+        for module in modules_by_version.get(enrollment.version_id, []):
+            lessons = [
+                (lesson, (enrollment.pk, lesson.pk) in read_ids)
+                for lesson in module.lessons.all()
+                if not is_update or lesson.key in enrollment.update_lesson_keys
+            ]
+            if is_update and not lessons:
+                continue
+            all_lessons += [lesson for lesson, _ in lessons]
+            unread = sum(1 for _, read in lessons if not read)
+            total_unread += unread
+            state = None if is_update else state_of(enrollment, module.quiz, unread)
+            modules.append(ModuleOutline(module, lessons, state))
+        final_exam = finals.get(final_ids[enrollment.pk])
+        outlines.append(
+            CourseOutline(
+                enrollment=enrollment,
+                version=enrollment.version,
+                modules=modules,
+                final_exam=state_of(enrollment, final_exam, total_unread) if final_exam else None,
+                progress=stored_progress(enrollment),
+                overdue=is_overdue(enrollment),
+                all_lessons=all_lessons,
+                skills=[
+                    (skill, signed.get((enrollment.pk, skill.pk)))
+                    for skill in skills_by_version.get(enrollment.version_id, [])
+                ]
+                if enrollment.signoffs_total
+                else [],
+            )
+        )
+    return outlines
 
 
 def enrollment_for_course(*, user, slug: str) -> Enrollment | None:
@@ -350,6 +409,17 @@ def enrollment_for_course(*, user, slug: str) -> Enrollment | None:
         Enrollment.objects.filter(user=user, course__slug=slug, kind=Enrollment.Kind.REGULAR)
         .select_related("course", "version")
         .order_by("-cycle")
+        .first()
+    )
+
+
+def open_clinical_update(*, user, course: Course) -> Enrollment | None:
+    """The learner's unfinished clinical update of a course, if any. 1 query."""
+    return (
+        Enrollment.objects.filter(user=user, course=course, kind=Enrollment.Kind.UPDATE)
+        .exclude(status__in=[Enrollment.Status.COMPLETED, Enrollment.Status.EXEMPT])
+        .select_related("course", "version")
+        .order_by("-enrolled_at")
         .first()
     )
 

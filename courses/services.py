@@ -270,10 +270,8 @@ __all__ = [
 
 from datetime import date, datetime, timedelta  # noqa: E402
 
-from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 
-from quizzes.errors import QuizError  # noqa: E402
 from quizzes.models import Attempt, Quiz  # noqa: E402
 
 from . import selectors  # noqa: E402
@@ -341,8 +339,8 @@ def _refresh_progress(enrollment: Enrollment, *, now: datetime) -> Enrollment:
 
 
 def _on_course_completed(enrollment: Enrollment) -> None:
-    """Completion's consequences, explicit and after commit (certificates hook in here). A completed
-    clinical update lifts the deadline it put on the learner's certificate instead."""
+    """Completion's consequences, explicit: the certificate (issued after commit), or, for a completed
+    clinical update, lifting the deadline it put on the learner's certificate."""
     if enrollment.kind == Enrollment.Kind.UPDATE:
         from .models import Certificate
 
@@ -356,12 +354,9 @@ def _on_course_completed(enrollment: Enrollment) -> None:
             data={"version": enrollment.version_id},
         )
         return
-    hook = getattr(settings, "COURSE_COMPLETION_HOOK", "")
-    if hook:
-        from django.utils.module_loading import import_string
+    from . import certificates
 
-        enrollment_id = enrollment.pk
-        transaction.on_commit(lambda: import_string(hook)(enrollment_id=enrollment_id), robust=True)
+    certificates.course_completed(enrollment=enrollment)
 
 
 @transaction.atomic
@@ -528,19 +523,31 @@ def complete_lesson(*, user, lesson_id: int, now: datetime | None = None) -> Enr
 
 
 def start_quiz_attempt(*, user, quiz: Quiz, now: datetime | None = None):
-    """Start or resume through the quiz engine; the course-level lock is its QUIZ_ACCESS_CHECKS. An
-    expired open attempt the start finds is graded and handled here even if the start is refused."""
+    """Start or resume through the quiz engine's one start rule, with this layer's lesson lock and the
+    enrollment's window. An expired open attempt the start finds is graded and handled here (progress,
+    audit) even when the start is then refused."""
     now = now or timezone.now()
+    lesson_lock, window_start = selectors.quiz_start_context(user=user, quiz=quiz)
     return quiz_services.start_attempt(
-        user=user, quiz=quiz, now=now, on_graded=lambda attempt: attempt_graded(attempt, actor=None, now=now)
+        user=user,
+        quiz=quiz,
+        now=now,
+        lesson_lock=lesson_lock,
+        window_start=window_start,
+        on_graded=_after_grading(actor=None, now=now),
     )
 
 
 def attempt_graded(attempt: Attempt, *, actor, now: datetime) -> None:
-    """What follows every grading, whichever way the attempt became graded: progress stored (which
-    evaluates completion) and `attempt.graded` audited. Runs inside the grading transaction."""
+    """What follows every grading, whichever way the attempt became graded (submit, deadline found on
+    save or start, the sweep, staff closing it): progress stored, which evaluates completion, and
+    `attempt.graded` audited. Runs inside the grading transaction, so all of it stands or none."""
     _refresh_enrollments_for_attempt(attempt, now=now)
     _audit_graded(attempt, actor=actor, now=now)
+
+
+def _after_grading(*, actor, now: datetime) -> quiz_services.GradedHandler:
+    return lambda attempt: attempt_graded(attempt, actor=actor, now=now)
 
 
 def _audit_graded(attempt: Attempt, *, actor, now: datetime) -> None:
@@ -569,42 +576,33 @@ def _refresh_enrollments_for_attempt(attempt: Attempt, *, now: datetime) -> None
     _refresh_progress(enrollment, now=now)
 
 
-@transaction.atomic
 def submit_quiz_attempt(*, attempt_id: int, user, now: datetime | None = None) -> quiz_services.SubmitOutcome:
-    """Grade through the quiz engine (once), then store course progress and completion."""
+    """Grade through the quiz engine (once); progress, completion and audit follow in its transaction."""
     now = now or timezone.now()
-    outcome = quiz_services.submit_attempt(attempt_id=attempt_id, user=user, now=now)
-    if outcome.graded_now:
-        _refresh_enrollments_for_attempt(outcome.attempt, now=now)
-        _audit_graded(outcome.attempt, actor=user, now=now)
-    return outcome
+    return quiz_services.submit_attempt(
+        attempt_id=attempt_id, user=user, now=now, on_graded=_after_grading(actor=user, now=now)
+    )
 
 
 def save_quiz_answer(*, attempt_id: int, user, question_id, response, now: datetime | None = None):
-    """Autosave; when the save finds the attempt past its deadline the engine grades it, and progress
-    follows before the refusal reaches the learner."""
-    try:
-        return quiz_services.save_answer(
-            attempt_id=attempt_id, user=user, question_id=question_id, response=response, now=now
-        )
-    except QuizError as error:
-        if error.code == "deadline_passed":
-            attempt = Attempt.objects.select_related("quiz", "user").get(pk=attempt_id)
-            with transaction.atomic():
-                _refresh_enrollments_for_attempt(attempt, now=now or timezone.now())
-                _audit_graded(attempt, actor=None, now=now or timezone.now())
-        raise
+    """Autosave; when the save finds the attempt past its deadline the engine grades it (and this layer
+    follows up) before the refusal reaches the learner."""
+    now = now or timezone.now()
+    return quiz_services.save_answer(
+        attempt_id=attempt_id,
+        user=user,
+        question_id=question_id,
+        response=response,
+        now=now,
+        on_graded=_after_grading(actor=None, now=now),
+    )
 
 
-@transaction.atomic
 def expire_quiz_attempt(*, attempt_id: int, now: datetime | None = None):
     now = now or timezone.now()
-    outcome = quiz_services.expire_attempt(attempt_id=attempt_id, now=now)
-    if outcome is not None:
-        attempt = Attempt.objects.select_related("quiz", "user").get(pk=attempt_id)
-        _refresh_enrollments_for_attempt(attempt, now=now)
-        _audit_graded(attempt, actor=None, now=now)
-    return outcome
+    return quiz_services.expire_attempt(
+        attempt_id=attempt_id, now=now, on_graded=_after_grading(actor=None, now=now)
+    )
 
 
 def expire_overdue_attempts(*, now: datetime | None = None) -> int:

@@ -17,7 +17,7 @@ from courses.models import Course
 from quizzes import grading
 from quizzes import selectors as quiz_selectors
 from quizzes import services as quiz_services
-from quizzes.errors import AttemptNotFound, QuizError
+from quizzes.errors import AttemptClosed, AttemptNotFound, DeadlinePassed, QuizError
 from quizzes.models import Quiz
 
 from .forms import FormAnswerError, flatten, response_from_form, review_flag
@@ -205,10 +205,9 @@ def _quiz_context(request, quiz_id):
     if enrollment is None:
         raise Http404("No such quiz.")
     outline = course_selectors.course_outline(enrollment=enrollment)
-    states = [m.quiz for m in outline.modules if m.quiz] + (
-        [outline.final_exam] if outline.final_exam else []
-    )
-    state = next(s for s in states if s.quiz.pk == quiz.pk)
+    state = outline.quiz_state(quiz.pk)
+    if state is None:
+        raise Http404("No such quiz.")
     return quiz, outline, state
 
 
@@ -278,10 +277,11 @@ def _save_from_form(request, attempt, questions) -> tuple[list[str], dict[int, F
             question["answered"] = grading.is_answered(
                 attempt.layout["items"][str(question["id"])], answer.response
             )
+        except (DeadlinePassed, AttemptClosed) as error:
+            errors.append(error.message)
+            break  # graded or closed: nothing more on this page can be saved
         except QuizError as error:
             errors.append(error.message)
-            if error.code in ("deadline_passed", "attempt_closed"):
-                break
     return errors, invalid
 
 

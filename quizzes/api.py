@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import selectors, services
-from .errors import InvalidAnswer, QuizError
+from .errors import InvalidAnswer, QuizError, StartRefused
 from .models import Quiz
 
 
@@ -21,8 +21,12 @@ def error_response(error: QuizError) -> Response:
     body = {"detail": error.message, "code": error.code}
     if getattr(error, "field_errors", None):
         body["errors"] = error.field_errors
-    if getattr(error, "retry_at", None):
-        body["retry_at"] = error.retry_at.isoformat()
+    if isinstance(error, StartRefused):
+        # The same state name and reason the course and quiz endpoints show (quizzes.eligibility).
+        body["state"] = error.state
+        body["reason"] = error.message
+        if error.retry_at is not None:
+            body["retry_at"] = error.retry_at.isoformat()
     return Response(body, status=error.http_status)
 
 
@@ -32,7 +36,10 @@ ATTEMPT_SCHEMA = OpenApiResponse(
     "stem_html, choices: [{id, text}] | items | left/right | unit | parts, response}]}`; after submit, "
     "`score`, `passed`, `critical_missed_objectives` and per-question `review` as the review policy allows.",
 )
-ERROR_SCHEMA = OpenApiResponse(OpenApiTypes.OBJECT, description="`{detail, code, errors?, retry_at?}`")
+ERROR_SCHEMA = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="`{detail, code, errors?}`; a refused start adds `state, reason, retry_at?`",
+)
 
 
 class StartAttemptView(APIView):

@@ -20,23 +20,30 @@ class AttemptNotFound(QuizError):
     code = "not_found"
 
 
-class QuizLocked(QuizError):
+class StartRefused(QuizError):
+    """The start rule (quizzes.eligibility) refused a start; `state` is its state name, `retry_at` when
+    the next start becomes possible (None: not by waiting)."""
+
     http_status = 409
+
+    def __init__(self, message: str, *, eligibility=None, retry_at: datetime | None = None):
+        retry_at = retry_at or (eligibility.next_start_at if eligibility is not None else None)
+        super().__init__(message, retry_at=retry_at)
+        self.eligibility = eligibility
+        self.retry_at = retry_at
+        self.state = str(eligibility.state) if eligibility is not None else self.code
+
+
+class QuizLocked(StartRefused):
     code = "locked"
 
 
-class AttemptLimitReached(QuizError):
-    http_status = 409
+class AttemptLimitReached(StartRefused):
     code = "attempt_limit_reached"
 
 
-class CoolingDown(QuizError):
-    http_status = 409
+class CoolingDown(StartRefused):
     code = "cooling_down"
-
-    def __init__(self, message: str, *, retry_at: datetime):
-        super().__init__(message, retry_at=retry_at)
-        self.retry_at = retry_at
 
 
 class AttemptClosed(QuizError):

@@ -16,10 +16,11 @@ from django.utils import timezone
 
 from elearn.markdown import render_markdown
 
-from . import grading
+from . import eligibility, grading
+from .eligibility import QuizStanding, standing_from_attempts
 from .errors import AttemptNotFound
 from .models import Answer, Attempt, AttemptState, Choice, Question, Quiz
-from .services import GRACE, gradable_question_ids
+from .services import gradable_question_ids
 
 
 def own_attempt(*, attempt_id, user) -> Attempt:
@@ -239,38 +240,9 @@ def submission_result(attempt: Attempt, *, graded_now: bool) -> dict:
     return data
 
 
-@dataclass(frozen=True)
-class QuizStanding:
-    """A learner's standing on a quiz: the rule for "passed" lives here and nowhere else."""
-
-    quiz_id: int
-    attempts_used: int
-    passed: bool
-    policy_score: Decimal | None
-    best_score: Decimal | None
-    open_attempt_id: int | None
-    last_submitted_at: datetime | None
-
-
-def standing_from_attempts(quiz: Quiz, attempts: list[Attempt]) -> QuizStanding:
-    submitted = [a for a in sorted(attempts, key=lambda a: a.number) if a.state == AttemptState.SUBMITTED]
-    open_ids = [a.pk for a in attempts if a.state == AttemptState.IN_PROGRESS]
-    scores = [a.score for a in submitted]
-    return QuizStanding(
-        quiz_id=quiz.pk,
-        attempts_used=len(submitted),
-        passed=any(a.passed for a in submitted),
-        policy_score=grading.policy_score(scores, quiz.grading_policy),
-        best_score=max(scores) if scores else None,
-        open_attempt_id=open_ids[0] if open_ids else None,
-        last_submitted_at=submitted[-1].submitted_at if submitted else None,
-    )
-
-
 def quiz_standing(*, user, quiz: Quiz) -> QuizStanding:
     return standing_from_attempts(quiz, list(Attempt.objects.filter(user=user, quiz=quiz)))
 
 
 def is_past_deadline(attempt: Attempt, now: datetime | None = None) -> bool:
-    now = now or timezone.now()
-    return attempt.deadline is not None and now > attempt.deadline + GRACE
+    return eligibility.is_past_deadline(attempt, now or timezone.now())

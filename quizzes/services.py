@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from . import grading, specs, statistics
+from .eligibility import GRACE, Eligibility, QuizStartState, is_past_deadline, quiz_eligibility
 from .errors import (
     AttemptClosed,
     AttemptLimitReached,
@@ -31,6 +30,7 @@ from .errors import (
     CoolingDown,
     DeadlinePassed,
     InvalidAnswer,
+    QuizError,
     QuizLocked,
 )
 from .models import (
@@ -45,8 +45,6 @@ from .models import (
     Quiz,
     QuizOverride,
 )
-
-GRACE = timedelta(seconds=getattr(settings, "QUIZ_DEADLINE_GRACE_SECONDS", 10))
 
 # Called with each attempt right after it is graded, inside the grading transaction: how the course
 # layer refreshes progress, audits and evaluates completion without the quiz engine importing it.
@@ -299,18 +297,6 @@ def grant_quiz_override(
 # --- attempts -------------------------------------------------------------------------------------
 
 
-def _attempt_window_start(*, user, quiz: Quiz):
-    """When the attempts that count toward limits and cool-downs begin (a course's current cycle),
-    from a callable named in settings, so quizzes imports no app. None: every attempt counts."""
-    path = getattr(settings, "QUIZ_ATTEMPT_WINDOW", "")
-    return import_string(path)(user=user, quiz=quiz) if path else None
-
-
-def _access_checks() -> list[Callable]:
-    """Course-level locks (e.g. lessons not read) plugged in by settings, so quizzes imports no app."""
-    return [import_string(path) for path in getattr(settings, "QUIZ_ACCESS_CHECKS", [])]
-
-
 def _token(used: set[str]) -> str:
     while True:
         token = secrets.token_hex(5)
@@ -404,12 +390,6 @@ def _build_layout(questions: list[Question], rng: random.Random, *, shuffle_choi
     return {"order": ids, "items": items}
 
 
-def _effective_overrides(user, quiz: Quiz) -> list[QuizOverride]:
-    return list(
-        QuizOverride.objects.filter(Q(quiz=quiz) | Q(quiz__isnull=True), user=user).order_by("granted_at")
-    )
-
-
 def missed_objectives(attempt: Attempt) -> list[str]:
     """Objectives of the items an attempt did not get fully right (drives remediation). 1 query."""
     return sorted(
@@ -420,31 +400,38 @@ def missed_objectives(attempt: Attempt) -> list[str]:
 
 
 def start_attempt(
-    *, user, quiz: Quiz, now: datetime | None = None, on_graded: GradedHandler | None = None
+    *,
+    user,
+    quiz: Quiz,
+    now: datetime | None = None,
+    lesson_lock: str | None = None,
+    window_start: datetime | None = None,
+    on_graded: GradedHandler | None = None,
 ) -> tuple[Attempt, bool]:
     """Resume the learner's open attempt, or start a new one: (attempt, created).
 
-    An open attempt found past its deadline is graded (and `on_graded` called) in its own transaction
-    first, so the grading stands even when the start is then refused; otherwise the learner would loop
-    on "resume" until the sweep. Raises QuizLocked, AttemptLimitReached or CoolingDown (HTTP 409)."""
+    The course layer passes its lesson lock (the reason, or None) and the start of the current window
+    (its cycle; None: every attempt counts); `eligibility.quiz_eligibility` decides. An open attempt
+    found past its deadline is graded (and `on_graded` called) in its own transaction first, so the
+    grading stands even when the start is then refused; otherwise the learner would loop on "resume"
+    until the sweep. Raises QuizLocked, AttemptLimitReached or CoolingDown (HTTP 409)."""
     now = now or timezone.now()
+    start = {"user": user, "quiz": quiz, "now": now, "lesson_lock": lesson_lock, "window_start": window_start}
     with transaction.atomic():
         _lock_learner(user)
         open_attempt = _open_attempt_for_update(user=user, quiz=quiz)
         if open_attempt is None:
-            return _start_new_attempt(user=user, quiz=quiz, now=now)
+            return _start_new_attempt(**start)
         if not _past_grace(open_attempt, now):
             return open_attempt, False
-        _grade(open_attempt, now=now, closed_by=Attempt.Closure.DEADLINE)
-        if on_graded is not None:
-            on_graded(open_attempt)
+        _grade(open_attempt, now=now, closed_by=Attempt.Closure.DEADLINE, on_graded=on_graded)
     # The grading is committed; the start that found it is its own transaction and may be refused.
     with transaction.atomic():
         _lock_learner(user)
         open_attempt = _open_attempt_for_update(user=user, quiz=quiz)
         if open_attempt is not None:  # another tab started one in between: resume it
             return open_attempt, False
-        return _start_new_attempt(user=user, quiz=quiz, now=now)
+        return _start_new_attempt(**start)
 
 
 def _lock_learner(user) -> None:
@@ -461,41 +448,45 @@ def _open_attempt_for_update(*, user, quiz: Quiz) -> Attempt | None:
     )
 
 
-def _start_new_attempt(*, user, quiz: Quiz, now: datetime) -> tuple[Attempt, bool]:
-    """Check eligibility and create the attempt. The caller holds the learner's row lock."""
-    for check in _access_checks():
-        reason = check(user=user, quiz=quiz)
-        if reason:
-            raise QuizLocked(reason)
-    overrides = _effective_overrides(user, quiz)
-    submitted = Attempt.objects.filter(user=user, quiz=quiz, state=AttemptState.SUBMITTED)
-    window_start = _attempt_window_start(user=user, quiz=quiz)
+def applicable_overrides(*, user, quiz_ids) -> list[QuizOverride]:
+    """The learner's quiz overrides for these quizzes or for every quiz, oldest first. 1 query."""
+    return list(
+        QuizOverride.objects.filter(Q(quiz_id__in=list(quiz_ids)) | Q(quiz__isnull=True), user=user).order_by(
+            "granted_at"
+        )
+    )
+
+
+def refusal_for(eligibility: Eligibility) -> QuizError:
+    """The domain error (and HTTP 409) for a start the rule refuses; its message is the rule's reason."""
+    error_class = {
+        QuizStartState.LOCKED: QuizLocked,
+        QuizStartState.NO_ATTEMPTS_LEFT: AttemptLimitReached,
+        QuizStartState.COOLING_DOWN: CoolingDown,
+    }[eligibility.blocked_by]
+    return error_class(eligibility.reason, eligibility=eligibility)
+
+
+def _start_new_attempt(
+    *, user, quiz: Quiz, now: datetime, lesson_lock: str | None, window_start: datetime | None
+) -> tuple[Attempt, bool]:
+    """Decide with the one rule and create the attempt. The caller holds the learner's row lock."""
+    submitted = Attempt.objects.filter(user=user, quiz=quiz, state=AttemptState.SUBMITTED).defer("layout")
     if window_start is not None:
         # A new training cycle starts a fresh count: last year's attempts do not use up this year's.
         submitted = submitted.filter(started_at__gte=window_start)
     submitted = list(submitted.order_by("number"))
-    if quiz.attempt_limit is not None:
-        extra = sum(1 for o in overrides if o.kind == QuizOverride.Kind.EXTRA_ATTEMPT)
-        if len(submitted) >= quiz.attempt_limit + extra:
-            raise AttemptLimitReached(
-                f"You have used all {quiz.attempt_limit + extra} attempts for this quiz. "
-                "Ask your supervisor if you need another."
-            )
-    last = submitted[-1] if submitted else None
-    if last is not None and quiz.cooldown_minutes:
-        retry_at = last.submitted_at + timedelta(minutes=quiz.cooldown_minutes)
-        reset = any(
-            o.kind == QuizOverride.Kind.COOLDOWN_RESET and o.granted_at >= last.submitted_at
-            for o in overrides
-        )
-        if now < retry_at and not reset:
-            raise CoolingDown(
-                f"You can take this quiz again at {timezone.localtime(retry_at):%H:%M on %d %b %Y}.",
-                retry_at=retry_at,
-            )
-    multiplier = max(
-        [Decimal(1)] + [o.value for o in overrides if o.kind == QuizOverride.Kind.TIME_MULTIPLIER]
+    eligibility = quiz_eligibility(
+        quiz=quiz,
+        attempts=submitted,
+        overrides=applicable_overrides(user=user, quiz_ids=[quiz.pk]),
+        lesson_lock=lesson_lock,
+        now=now,
     )
+    if not eligibility.can_start:
+        raise refusal_for(eligibility)
+    multiplier = eligibility.time_multiplier
+    last = submitted[-1] if submitted else None
     rng = random.Random(secrets.randbits(64))  # noqa: S311 - shuffling, not secrets; ids come from secrets
     questions = _draw_questions(
         quiz,
@@ -519,8 +510,7 @@ def _start_new_attempt(*, user, quiz: Quiz, now: datetime) -> tuple[Attempt, boo
     return attempt, True
 
 
-def _past_grace(attempt: Attempt, now: datetime) -> bool:
-    return attempt.deadline is not None and now > attempt.deadline + GRACE
+_past_grace = is_past_deadline
 
 
 def _lock_own_attempt(*, attempt_id: int, user) -> Attempt:
@@ -702,7 +692,9 @@ def _upsert_open_answer(*, attempt_id: int, user, question_id: int, canonical: d
         return cursor.fetchone() is not None
 
 
-def _refuse_closed_or_expired(*, attempt_id: int, user, now: datetime) -> None:
+def _refuse_closed_or_expired(
+    *, attempt_id: int, user, now: datetime, on_graded: GradedHandler | None = None
+) -> None:
     """Why a save was refused, with the side effect the rules ask for: an attempt found past its
     deadline plus grace is graded on the spot (with the answers saved in time) before refusing."""
     with transaction.atomic():
@@ -710,7 +702,7 @@ def _refuse_closed_or_expired(*, attempt_id: int, user, now: datetime) -> None:
         if not attempt.is_open:
             raise AttemptClosed("This attempt has already been submitted; answers can no longer change.")
         if _past_grace(attempt, now):
-            _grade(attempt, now=now, closed_by=Attempt.Closure.DEADLINE)
+            _grade(attempt, now=now, closed_by=Attempt.Closure.DEADLINE, on_graded=on_graded)
         else:  # open and in time, yet not stored: only a vanished row can do that
             raise AttemptNotFound("No such attempt.")
     raise DeadlinePassed("Time is up: this attempt was graded with the answers saved before the deadline.")
@@ -723,6 +715,7 @@ def save_answer(
     question_id,
     response: dict | Callable[[dict], dict | None],
     now: datetime | None = None,
+    on_graded: GradedHandler | None = None,
 ) -> SavedAnswer:
     """Autosave one answer (idempotent: the later save wins), for the API and the attempt page alike.
     Refused when the attempt is not the learner's (404), already submitted (409) or past its deadline
@@ -739,7 +732,7 @@ def save_answer(
         raise AttemptNotFound("No such attempt.")
     state, deadline, item, flagged = found
     if state != AttemptState.IN_PROGRESS or (deadline is not None and now > deadline + GRACE):
-        _refuse_closed_or_expired(attempt_id=int(attempt_id), user=user, now=now)
+        _refuse_closed_or_expired(attempt_id=int(attempt_id), user=user, now=now, on_graded=on_graded)
     if item is None:
         raise InvalidAnswer(
             "This question is not part of the attempt.", field_errors={"question": ["Not in this attempt."]}
@@ -753,7 +746,7 @@ def save_answer(
     if not _upsert_open_answer(
         attempt_id=int(attempt_id), user=user, question_id=int(key), canonical=canonical, now=now
     ):
-        _refuse_closed_or_expired(attempt_id=int(attempt_id), user=user, now=now)
+        _refuse_closed_or_expired(attempt_id=int(attempt_id), user=user, now=now, on_graded=on_graded)
     return SavedAnswer(
         attempt_id=int(attempt_id),
         question_id=int(key),
@@ -853,8 +846,9 @@ def _grading_keys(ids: list[int]) -> dict[int, _GradingKey]:
     return {qid: _GRADING_KEYS[qid] for qid in ids}
 
 
-def _grade(attempt: Attempt, *, now: datetime, closed_by: str) -> None:
-    """Grade an attempt already locked by the caller. Stores each item's points and reason."""
+def _grade(attempt: Attempt, *, now: datetime, closed_by: str, on_graded: GradedHandler | None) -> None:
+    """Grade an attempt already locked by the caller. Stores each item's points and reason, then calls
+    `on_graded` in the same transaction: every way an attempt becomes graded passes through here."""
     ids = gradable_question_ids(attempt.layout)
     keys = _grading_keys(ids)
     answers = {a.question_id: a for a in Answer.objects.filter(attempt=attempt)}
@@ -909,6 +903,8 @@ def _grade(attempt: Attempt, *, now: datetime, closed_by: str) -> None:
     )
     if attempt.number == 1:  # item statistics count first attempts
         statistics.schedule_refresh(attempt.quiz_id)
+    if on_graded is not None:
+        on_graded(attempt)
 
 
 @dataclass(frozen=True)
@@ -918,7 +914,9 @@ class SubmitOutcome:
 
 
 @transaction.atomic
-def submit_attempt(*, attempt_id: int, user, now: datetime | None = None) -> SubmitOutcome:
+def submit_attempt(
+    *, attempt_id: int, user, now: datetime | None = None, on_graded: GradedHandler | None = None
+) -> SubmitOutcome:
     """Grade once. A repeat submit returns the stored result. Past the deadline plus grace, it is graded
     as closed by the deadline with the answers saved in time."""
     now = now or timezone.now()
@@ -926,12 +924,14 @@ def submit_attempt(*, attempt_id: int, user, now: datetime | None = None) -> Sub
     if not attempt.is_open:
         return SubmitOutcome(attempt, graded_now=False)
     closed_by = Attempt.Closure.DEADLINE if _past_grace(attempt, now) else Attempt.Closure.LEARNER
-    _grade(attempt, now=now, closed_by=closed_by)
+    _grade(attempt, now=now, closed_by=closed_by, on_graded=on_graded)
     return SubmitOutcome(attempt, graded_now=True)
 
 
 @transaction.atomic
-def expire_attempt(*, attempt_id: int, now: datetime | None = None) -> SubmitOutcome | None:
+def expire_attempt(
+    *, attempt_id: int, now: datetime | None = None, on_graded: GradedHandler | None = None
+) -> SubmitOutcome | None:
     """Grade one attempt if it is still open and past its deadline plus grace; otherwise do nothing."""
     now = now or timezone.now()
     attempt = (
@@ -943,7 +943,7 @@ def expire_attempt(*, attempt_id: int, now: datetime | None = None) -> SubmitOut
     )
     if attempt is None or not _past_grace(attempt, now):
         return None
-    _grade(attempt, now=now, closed_by=Attempt.Closure.DEADLINE)
+    _grade(attempt, now=now, closed_by=Attempt.Closure.DEADLINE, on_graded=on_graded)
     return SubmitOutcome(attempt, graded_now=True)
 
 

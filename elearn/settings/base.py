@@ -255,9 +255,6 @@ LOGGING = {
 
 # Quiz engine: seconds after the deadline during which autosaves already in flight are accepted.
 QUIZ_DEADLINE_GRACE_SECONDS = 10
-# Course-level locks on starting a quiz (callables user, quiz -> reason or None), so quizzes imports no app.
-QUIZ_ACCESS_CHECKS = ["courses.policies.quiz_access"]
-QUIZ_ATTEMPT_WINDOW = "courses.policies.attempt_window_start"
 QUIZ_STATISTICS_SCOPE_USERS = "courses.reports.staff_for_scope"
 # Unreviewed (draft) course versions may be taken only where this is on: the demo run, with a banner.
 COURSE_ALLOW_UNREVIEWED = env.bool("COURSE_ALLOW_UNREVIEWED", default=False)
@@ -268,7 +265,6 @@ CERTIFICATE_NUMBER_PREFIX = env("CERTIFICATE_NUMBER_PREFIX", default="SUS")
 CERTIFICATE_SIGNATORY = env("CERTIFICATE_SIGNATORY", default="Director of Training")
 # The person who signs: printed above the title on every certificate (a deploy check warns when empty).
 CERTIFICATE_SIGNATORY_NAME = env("CERTIFICATE_SIGNATORY_NAME", default="")
-COURSE_COMPLETION_HOOK = "courses.certificates.on_course_completed"
 # Failed logins (login page, admin login, token endpoint) per 15 minutes, in the shared store (the cache):
 # per username + client address, and per username alone (address rotation); then a 429 until the window ends.
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)

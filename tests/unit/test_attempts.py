@@ -4,12 +4,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.test import override_settings
 from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
+from quizzes import api as quiz_api
 from quizzes import selectors, services
-from quizzes.errors import AttemptNotFound
+from quizzes.errors import AttemptNotFound, QuizLocked
 from quizzes.models import Answer, Attempt, Choice, Question, QuizOverride
 from tests.factories import UserFactory
 from tests.quiz_content import ALL_QUESTIONS, EXPLAIN, SPECS_BY_KEY, correct_response, make_quiz
@@ -133,16 +133,18 @@ def test_start_of_a_missing_quiz_is_404(logged_in_api):
     assert logged_in_api.post("/api/v1/quizzes/987654/attempts/").status_code == 404
 
 
-def _locked_check(*, user, quiz):
-    return "Read the lessons first."
-
-
-@override_settings(QUIZ_ACCESS_CHECKS=[f"{__name__}._locked_check"])
-def test_a_course_lock_refuses_the_start_with_409(logged_in_api):
+def test_a_course_lock_refuses_the_start_with_409(user):
     quiz = make_quiz()
-    response = start(logged_in_api, quiz)
+    with pytest.raises(QuizLocked) as refused:
+        services.start_attempt(user=user, quiz=quiz, lesson_lock="Read the lessons first.")
+    response = quiz_api.error_response(refused.value)
     assert response.status_code == 409
-    assert response.json() == {"detail": "Read the lessons first.", "code": "locked"}
+    assert response.data == {
+        "detail": "Read the lessons first.",
+        "code": "locked",
+        "state": "locked",
+        "reason": "Read the lessons first.",
+    }
     assert not Attempt.objects.exists()
 
 

@@ -130,9 +130,9 @@ def test_course_page_shows_modules_lessons_and_quiz_states(tiny, learner_client,
     read_module(learner, tiny.modules[0])
     text = page(learner_client.get(f"/courses/{tiny.course.slug}/"))
     assert "2 of 2 lessons read" in text and "0 of 2 lessons read" in text
-    assert "Read every lesson of this module first." in text  # module b's quiz
-    assert "Read every lesson of the course first." in text  # the final exam
-    assert text.count("Not attempted") == 1  # module a's quiz is open
+    assert "Read every lesson of this module before the quiz (2 still unread)." in text  # module b's quiz
+    assert "Read every lesson of the course before the final exam (2 still unread)." in text
+    assert text.count('data-quiz-state="not_started"') == 1  # module a's quiz is open
     assert "Medically reviewed by Dr Test Reviewer on 15 Jan 2030" in text
     assert "Continue: Lesson 1 of mb" in text
 
@@ -164,7 +164,7 @@ def test_quiz_intro_is_locked_then_starts(tiny, learner_client, learner):
     enrol(learner, tiny.course)
     quiz = tiny.modules[0].quiz
     text = page(learner_client.get(f"/quizzes/{quiz.pk}/"))
-    assert "Read every lesson of this module first." in text and "Start the quiz" not in text
+    assert "Read every lesson of this module before the quiz" in text and "Start the quiz" not in text
     refused = learner_client.post(f"/quizzes/{quiz.pk}/start/")
     assert refused.status_code == 302 and refused["Location"] == f"/quizzes/{quiz.pk}/"
     assert any("Read every lesson of this module" in m for m in messages_of(refused))
@@ -466,7 +466,7 @@ def test_a_failed_attempt_names_the_missed_critical_objective_without_the_key(
     assert f"Right answer {slug}-ma" not in text and "correct answer" not in text
     assert f"EXPLANATION-{slug}" not in text
     assert "Lessons to revisit" in text and "Lesson 1 of ma" in text
-    assert "Try again" in text
+    assert "Start a new attempt" in text
 
 
 def test_transcript_lists_courses_versions_scores_and_ce_hours(tiny, learner_client, learner, tmp_path):
@@ -486,10 +486,12 @@ def test_transcript_lists_courses_versions_scores_and_ce_hours(tiny, learner_cli
 
 # --- query counts ---------------------------------------------------------------------------------
 
-# session, user, then the selector: enrollments, open courses, their candidate versions
-HOME_QUERIES = 5
-# session, user, enrollment, modules, lessons, read lessons, final exam, attempts
-COURSE_QUERIES = 8
+# session, user, then the selector: enrollments, open courses, their candidate versions, and the
+# outlines of unfinished enrollments (next quiz step): modules, lessons, read lessons, final exams,
+# attempts, quiz overrides
+HOME_QUERIES = 11
+# session, user, enrollment, modules, lessons, read lessons, final exam, attempts, quiz overrides
+COURSE_QUERIES = 9
 # session, user, the lesson selector (lesson, enrollment, siblings), then open_lesson: savepoint, the same
 # selector again (3), get of the progress row, release
 LESSON_QUERIES = 11

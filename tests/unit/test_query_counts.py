@@ -6,7 +6,6 @@ a transaction). Course-level access checks are switched off: these are the quiz 
 
 import pytest
 from django.db import connection
-from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
@@ -16,7 +15,7 @@ from tests.factories import UserFactory
 from tests.quiz_content import correct_response, make_quiz
 from tests.quiz_helpers import mixed_bank, payloads_by_key
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_course_checks")]
+pytestmark = pytest.mark.django_db
 
 SIZES = [5, 20]
 
@@ -30,12 +29,6 @@ SAVE = 2  # read the one layout item, one guarded upsert (no transaction of its 
 SUBMIT = 8
 SUBMIT_WARM = 6  # the answer keys of these questions already loaded by an earlier submit
 ATTEMPT_FOR_LEARNER = 3  # questions, their choices, answers
-
-
-@pytest.fixture
-def no_course_checks():
-    with override_settings(QUIZ_ACCESS_CHECKS=[], QUIZ_ATTEMPT_WINDOW=""):
-        yield
 
 
 def sized_quiz(n: int):
