@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from . import services
 from .models import Department, User
 
 
@@ -35,6 +36,22 @@ class UserAdmin(DjangoUserAdmin):
         ),
     )
 
+    def save_model(self, request, obj, form, change):
+        # Unticking "active" is a person leaving: the service revokes their tokens and audits it.
+        deactivating = change and "is_active" in form.changed_data and not obj.is_active
+        if deactivating:
+            obj.is_active = True
+        super().save_model(request, obj, form, change)
+        if deactivating:
+            services.deactivate_user(user=obj, by=request.user)
+
+
+@admin.action(description="Deactivate the selected people (they leave; their records stay)")
+def deactivate_people(modeladmin, request, queryset):
+    for user in queryset.filter(is_active=True):
+        services.deactivate_user(user=user, by=request.user)
+    modeladmin.message_user(request, "Deactivated and recorded in the audit log.")
+
 
 from .models import SurveyorScope  # noqa: E402
 
@@ -45,8 +62,6 @@ class SurveyorScopeAdmin(admin.ModelAdmin):
     filter_horizontal = ("departments",)
 
     def save_related(self, request, form, formsets, change):
-        from . import services
-
         super().save_related(request, form, formsets, change)
         scope = form.instance
         services.grant_surveyor_access(
@@ -70,7 +85,7 @@ def revoke_api_tokens(modeladmin, request, queryset):
     modeladmin.message_user(request, f"{revoked} API token(s) revoked.")
 
 
-UserAdmin.actions = [*(UserAdmin.actions or ()), revoke_api_tokens]
+UserAdmin.actions = [*(UserAdmin.actions or ()), deactivate_people, revoke_api_tokens]
 
 # knox's own admin can mint a token for anyone (shown once on screen): an admin could act as any person
 # through the API. Here tokens are only listed and revoked (audited).

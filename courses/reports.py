@@ -439,9 +439,11 @@ def person_detail(viewer, *, person_id: int) -> dict | None:
     window = record_window(viewer)
     enrollments = list(
         Enrollment.objects.filter(enrollment_in_window(window), user=person)
-        .select_related("course", "version")
+        .select_related(*selectors.OUTLINE_RELATED)
         .order_by("course__title", "-cycle")
     )
+    # Every quiz override: the quiz states below need them all, whatever the viewer's window.
+    quiz_overrides = list(person.quiz_overrides.select_related("quiz", "granted_by").order_by("-granted_at"))
     detail = {
         "person": person,
         "enrollments": enrollments,
@@ -460,11 +462,11 @@ def person_detail(viewer, *, person_id: int) -> dict | None:
             .select_related("granted_by", "enrollment__course")
             .order_by("-granted_at")
         ),
-        "quiz_overrides": list(
-            person.quiz_overrides.filter(in_window(window, "granted_at"))
-            .select_related("quiz", "granted_by")
-            .order_by("-granted_at")
-        ),
+        # A surveyor sees the overrides granted in their window (in_window, applied to the list the
+        # quiz states need whole).
+        "quiz_overrides": quiz_overrides
+        if window is None
+        else [o for o in quiz_overrides if window[0] <= o.granted_at < window[1]],
         "attempts": [],
         "answers": {},
         "skills": _skills_of(enrollments),
@@ -474,7 +476,8 @@ def person_detail(viewer, *, person_id: int) -> dict | None:
                 e
                 for e in enrollments
                 if e.status not in (Enrollment.Status.COMPLETED, Enrollment.Status.EXEMPT)
-            ]
+            ],
+            overrides=quiz_overrides,
         ),
     }
     if can_see_answers(viewer):

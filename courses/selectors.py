@@ -14,6 +14,9 @@ from quizzes.services import applicable_overrides
 from .models import Certificate, Course, CourseVersion, Enrollment, Lesson, LessonProgress, Module
 from .progress import Progress
 
+# What course_outlines reads from each enrollment without a query of its own.
+OUTLINE_RELATED = ("course", "version", "version__final_exam", "update_quiz")
+
 
 def local_today() -> date:
     """Due dates are local dates in the organisation's time zone."""
@@ -155,9 +158,7 @@ def learner_catalog(*, user) -> list[CatalogEntry]:
     not yet taken. 3 queries, plus course_outlines' when any enrollment is unfinished."""
     today = local_today()
     enrollments = list(
-        Enrollment.objects.filter(user=user)
-        .select_related("course", "version")
-        .order_by("course_id", "-cycle")
+        Enrollment.objects.filter(user=user).select_related(*OUTLINE_RELATED).order_by("course_id", "-cycle")
     )
     newest: dict[int, Enrollment] = {}
     updates = []
@@ -305,14 +306,17 @@ def _quiz_state(quiz: Quiz, attempts: list[Attempt], *, overrides, unread: int, 
 
 
 def course_outline(*, enrollment: Enrollment, now: datetime | None = None) -> CourseOutline:
-    """Modules, lessons with read flags, quiz states and the final exam of one enrollment. 6 queries
-    (8 when the course requires skill sign-offs)."""
+    """Modules, lessons with read flags, quiz states and the final exam of one enrollment. 5 queries
+    (7 when the course requires skill sign-offs; one fewer with OUTLINE_RELATED selected)."""
     return course_outlines(enrollments=[enrollment], now=now)[0]
 
 
-def course_outlines(*, enrollments: list[Enrollment], now: datetime | None = None) -> list[CourseOutline]:
+def course_outlines(
+    *, enrollments: list[Enrollment], now: datetime | None = None, overrides: list | None = None
+) -> list[CourseOutline]:
     """The outline of each enrollment (one learner's), every quiz state from the one start rule.
-    6 queries (8 with skill sign-offs) whatever the number of enrollments, modules or attempts."""
+    4 queries (6 with skill sign-offs) whatever the number of enrollments, modules or attempts, when
+    the enrollments come with OUTLINE_RELATED; `overrides`: the learner's quiz overrides if already read."""
     from .models import RequiredSkill, SkillSignoff
 
     if not enrollments:
@@ -336,16 +340,19 @@ def course_outlines(*, enrollments: list[Enrollment], now: datetime | None = Non
         )
     )
     # A clinical update covers only the changed lessons, with its own quiz in place of the final exam.
-    final_ids = {
-        e.pk: (e.update_quiz_id if e.kind == Enrollment.Kind.UPDATE else e.version.final_exam_id)
+    # Read through the relations (OUTLINE_RELATED: no query when the caller selected them).
+    finals = {
+        e.pk: (e.update_quiz if e.kind == Enrollment.Kind.UPDATE else e.version.final_exam)
         for e in enrollments
     }
-    finals = {q.pk: q for q in Quiz.objects.filter(pk__in=[i for i in final_ids.values() if i])}
-    quiz_ids = set(finals) | {m.quiz_id for ms in modules_by_version.values() for m in ms}
+    quiz_ids = {q.pk for q in finals.values() if q} | {
+        m.quiz_id for ms in modules_by_version.values() for m in ms
+    }
     all_attempts = list(
         Attempt.objects.filter(user_id=user_id, quiz_id__in=quiz_ids).defer("layout").order_by("number")
     )
-    overrides = applicable_overrides(user=user_id, quiz_ids=quiz_ids)
+    if overrides is None:
+        overrides = applicable_overrides(user=user_id, quiz_ids=quiz_ids)
     skilled = [e for e in enrollments if e.signoffs_total]
     skills_by_version: dict[int, list] = {}
     signed: dict[tuple[int, int], SkillSignoff] = {}
@@ -383,7 +390,7 @@ def course_outlines(*, enrollments: list[Enrollment], now: datetime | None = Non
             total_unread += unread
             state = None if is_update else state_of(enrollment, module.quiz, unread)
             modules.append(ModuleOutline(module, lessons, state))
-        final_exam = finals.get(final_ids[enrollment.pk])
+        final_exam = finals[enrollment.pk]
         outlines.append(
             CourseOutline(
                 enrollment=enrollment,
@@ -407,7 +414,7 @@ def course_outlines(*, enrollments: list[Enrollment], now: datetime | None = Non
 def enrollment_for_course(*, user, slug: str) -> Enrollment | None:
     return (
         Enrollment.objects.filter(user=user, course__slug=slug, kind=Enrollment.Kind.REGULAR)
-        .select_related("course", "version")
+        .select_related(*OUTLINE_RELATED)
         .order_by("-cycle")
         .first()
     )
@@ -418,7 +425,7 @@ def open_clinical_update(*, user, course: Course) -> Enrollment | None:
     return (
         Enrollment.objects.filter(user=user, course=course, kind=Enrollment.Kind.UPDATE)
         .exclude(status__in=[Enrollment.Status.COMPLETED, Enrollment.Status.EXEMPT])
-        .select_related("course", "version")
+        .select_related(*OUTLINE_RELATED)
         .order_by("-enrolled_at")
         .first()
     )

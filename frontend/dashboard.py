@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.access import is_self_grant, read_only_allowed
 from accounts.models import Department, Role
 from courses import exports, overrides, reminders, reports
+from courses import selectors as course_selectors
 from courses.models import Course, CourseVersion, ExportJob
 from quizzes.models import Quiz, QuizOverride
 
@@ -279,7 +280,7 @@ def signoffs(request):
     return render(
         request,
         "frontend/team/signoffs.html",
-        {"rows": reports.awaiting_signoff(request.user), "today": date.today()},
+        {"rows": reports.awaiting_signoff(request.user), "today": course_selectors.local_today()},
     )
 
 
@@ -339,7 +340,7 @@ def evidence(request):
     return render(
         request,
         "frontend/team/evidence.html",
-        {"departments": departments, "packs": packs, "today": date.today()},
+        {"departments": departments, "packs": packs, "today": course_selectors.local_today()},
     )
 
 

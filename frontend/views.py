@@ -123,7 +123,7 @@ def update_detail(request, enrollment_id):
 
     enrollment = (
         Enrollment.objects.filter(pk=enrollment_id, user=request.user, kind=Enrollment.Kind.UPDATE)
-        .select_related("course", "version")
+        .select_related(*course_selectors.OUTLINE_RELATED)
         .first()
     )
     if enrollment is None:

@@ -87,8 +87,8 @@ def test_surveyor_builds_and_downloads_an_evidence_pack(live_server, browser_pag
     queued = EvidencePack.objects.create(
         requested_by=surveyor,
         department=learner.department,
-        date_from=date(date.today().year, 1, 1),
-        date_to=date.today(),
+        date_from=date(timezone.localdate().year, 1, 1),
+        date_to=timezone.localdate(),
         created_at=timezone.now(),
     )
     page.goto(f"{base}/team/evidence/{queued.pk}/")
@@ -106,7 +106,7 @@ def test_certified_learner_does_the_clinical_update_in_the_browser(live_server, 
     page, base = browser_page, live_server.url
     tiny, learner, certificate = certified
     key = rewrite_lesson(tiny.path, "ma", 1, extra="New: a second spray after 2-3 minutes.", significant=True)
-    new_review(tiny.path, date.today())
+    new_review(tiny.path, timezone.localdate())
     v2 = load(tiny.path)
     update = Enrollment.objects.get(user=learner, kind=Enrollment.Kind.UPDATE)
     assert update.update_lesson_keys == [key] and update.version == v2.version

@@ -14,7 +14,7 @@ import csv
 import io
 import re
 import zipfile
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -68,7 +68,7 @@ def world(tmp_path, settings):
         )
         for i, formula in enumerate(FORMULAS)
     ]
-    overdue = date.today() - timedelta(days=5)
+    overdue = timezone.localdate() - timedelta(days=5)
     for person in [xss, *formula_people]:
         services.enroll(user=person, course=tiny.course, due_date=overdue)
     read_all_lessons(xss, tiny.version)
@@ -80,7 +80,7 @@ def world(tmp_path, settings):
         kind="due_date_extension",
         reason=f"Reason {XSS}",
         enrollment_id=enrollment.pk,
-        new_due_date=date.today() + timedelta(days=30),
+        new_due_date=timezone.localdate() + timedelta(days=30),
     )
     cert_course = make_course(slug="cert-course", title="Overdose response")
     cert_enrollment = completed_enrollment(xss, cert_course, completed_at=timezone.now() - timedelta(days=1))
@@ -145,8 +145,8 @@ def test_pdfs_show_markup_as_text_and_fetch_nothing(world, tmp_path):
     pack = evidence.request_pack(
         requested_by=w["admin"],
         department_id=w["dept"].pk,
-        date_from=date.today() - timedelta(days=30),
-        date_to=date.today(),
+        date_from=timezone.localdate() - timedelta(days=30),
+        date_to=timezone.localdate(),
     )
     pack = evidence.build_pack(pack_id=pack.pk)
     with zipfile.ZipFile(pack.file.open("rb")) as archive:

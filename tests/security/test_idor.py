@@ -6,11 +6,12 @@ Each row is first proven reachable by its owner (a 404 for everyone would prove 
 Supervisor actions that answer with a message instead (reminder, override, sign-off on someone outside
 the team) are held to the same rule in test_supervisor_actions_on_strangers_answer_as_for_missing_ids."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Role
@@ -49,14 +50,14 @@ def world(tmp_path, settings):
 
     scope = SurveyorScope.objects.create(
         user=surveyor,
-        records_from=date.today() - timedelta(days=400),
-        records_to=date.today() + timedelta(days=1),
+        records_from=timezone.localdate() - timedelta(days=400),
+        records_to=timezone.localdate() + timedelta(days=1),
         expires_at=timezone.now() + timedelta(days=10),
     )
     scope.departments.add(south)
 
     for person in (owner, intruder):
-        services.enroll(user=person, course=tiny.course, due_date=date.today() - timedelta(days=3))
+        services.enroll(user=person, course=tiny.course, due_date=timezone.localdate() - timedelta(days=3))
     services.enroll(user=owner, course=other_course.course)
     read_all_lessons(owner, tiny.version)
     submitted = take_quiz(owner, tiny.modules[0].quiz, tiny.specs)
@@ -72,8 +73,8 @@ def world(tmp_path, settings):
     pack = evidence.request_pack(
         requested_by=admin,
         department_id=north.pk,
-        date_from=date.today() - timedelta(days=30),
-        date_to=date.today(),
+        date_from=timezone.localdate() - timedelta(days=30),
+        date_to=timezone.localdate(),
     )
     evidence.build_pack(pack_id=pack.pk)
 
@@ -262,7 +263,7 @@ def test_supervisor_actions_on_strangers_answer_as_for_missing_ids(world):
     cases = [
         ("/team/overdue/{id}/remind/", {}, enrollment.pk),
         ("/team/people/{id}/overrides/", {"kind": "due_date_extension", "reason": "x", "new_due_date": "2031-01-01", "enrollment": str(enrollment.pk)}, w["owner"].pk),
-        (f"/team/signoffs/{{id}}/{skill_id}/", {"observed_on": date.today().isoformat()}, enrollment.pk),
+        (f"/team/signoffs/{{id}}/{skill_id}/", {"observed_on": timezone.localdate().isoformat()}, enrollment.pk),
     ]  # fmt: skip
     before = (
         Notification.objects.count(),

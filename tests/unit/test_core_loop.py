@@ -87,3 +87,18 @@ def test_the_quiz_page_after_an_expired_attempt_offers_no_resume(tmp_path, learn
     assert response.status_code == 302 and response["Location"] == f"/quizzes/{quiz.pk}/"
     body = client.get(f"/quizzes/{quiz.pk}/").content.decode()
     assert "Resume your attempt" not in body
+
+
+def test_team_pages_default_to_the_organisations_date_not_the_servers(client, clock):
+    """02:30 UTC on 2 March is still 1 March in the organisation (America/New_York): the evidence form's
+    "to" date and the sign-off form's observation date are the organisation's day."""
+    from datetime import UTC, datetime
+
+    from accounts.models import Role
+
+    clock.now = datetime(2030, 3, 2, 2, 30, tzinfo=UTC)
+    assert str(timezone.localdate()) == "2030-03-01"
+    client.force_login(UserFactory(role=Role.ADMIN))
+    response = client.get("/team/evidence/")
+    assert response.status_code == 200
+    assert 'name="date_to" required value="2030-03-01"' in response.content.decode()

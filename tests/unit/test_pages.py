@@ -486,12 +486,12 @@ def test_transcript_lists_courses_versions_scores_and_ce_hours(tiny, learner_cli
 
 # --- query counts ---------------------------------------------------------------------------------
 
-# session, user, then the selector: enrollments, open courses, their candidate versions, and the
-# outlines of unfinished enrollments (next quiz step): modules, lessons, read lessons, final exams,
-# attempts, quiz overrides
-HOME_QUERIES = 11
-# session, user, enrollment, modules, lessons, read lessons, final exam, attempts, quiz overrides
-COURSE_QUERIES = 9
+# session, user, then the selector: enrollments (with their final exams), open courses, their candidate
+# versions, and the outlines of unfinished enrollments (next quiz step): modules, lessons, read
+# lessons, attempts, quiz overrides
+HOME_QUERIES = 10
+# session, user, enrollment (with its final exam), modules, lessons, read lessons, attempts, overrides
+COURSE_QUERIES = 8
 # session, user, the lesson selector (lesson, enrollment, siblings), then open_lesson: savepoint, the same
 # selector again (3), get of the progress row, release
 LESSON_QUERIES = 11
