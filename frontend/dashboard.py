@@ -17,6 +17,7 @@ from accounts.access import is_self_grant, read_only_allowed
 from accounts.models import Department, Role
 from courses import exports, overrides, reminders, reports
 from courses import selectors as course_selectors
+from courses import services as course_services
 from courses.models import Course, CourseVersion, ExportJob
 from quizzes.models import Quiz, QuizOverride
 
@@ -171,6 +172,26 @@ def grant_override(request, person_id):
         messages.error(request, f"{error.message} {detail}".strip())
     else:
         messages.success(request, "Override granted and recorded in the audit log.")
+    return redirect("frontend:team_person", person_id=person_id)
+
+
+@require_POST
+@reports_required
+def close_attempt(request, person_id, attempt_id):
+    """Close and grade a person's open attempt (the same after-grading path as a submit)."""
+    try:
+        outcome = course_services.close_quiz_attempt(
+            staff=request.user, attempt_id=attempt_id, reason=request.POST.get("reason", "")
+        )
+    except course_services.NotEnrolled as error:
+        raise Http404("No such attempt.") from error
+    except course_services.CloseRefused as error:
+        messages.error(request, error.message)
+    else:
+        if outcome.graded_now:
+            messages.success(request, "Attempt closed and graded; recorded in the audit log.")
+        else:
+            messages.info(request, "This attempt was already graded.")
     return redirect("frontend:team_person", person_id=person_id)
 
 

@@ -30,6 +30,11 @@ urlpatterns = [
     path("team/overdue/<int:enrollment_id>/remind/", dashboard.send_reminder, name="team_remind"),
     path("team/people/<int:person_id>/", dashboard.person, name="team_person"),
     path("team/people/<int:person_id>/overrides/", dashboard.grant_override, name="team_override"),
+    path(
+        "team/people/<int:person_id>/attempts/<int:attempt_id>/close/",
+        dashboard.close_attempt,
+        name="team_close_attempt",
+    ),
     path("team/quizzes/", dashboard.quiz_list, name="team_quizzes"),
     path("team/quizzes/<int:quiz_id>/", dashboard.quiz_statistics, name="team_quiz"),
     path("team/completions/", dashboard.completions, name="team_completions"),

@@ -247,6 +247,7 @@ class Attempt(models.Model):
     class Closure(models.TextChoices):
         LEARNER = "learner", "Submitted by the learner"
         DEADLINE = "deadline", "Graded at the deadline"
+        STAFF = "staff", "Closed by a supervisor or admin"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="quiz_attempts")
     quiz = models.ForeignKey(Quiz, on_delete=models.PROTECT, related_name="attempts")

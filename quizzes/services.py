@@ -947,6 +947,28 @@ def expire_attempt(
     return SubmitOutcome(attempt, graded_now=True)
 
 
+@transaction.atomic
+def close_attempt(
+    *, attempt_id: int, now: datetime | None = None, on_graded: GradedHandler | None = None
+) -> SubmitOutcome:
+    """Staff close an open attempt (the learner left, a proctoring problem): graded now with the answers
+    saved so far. Who may close whose attempt is the caller's rule. A closed attempt is left as it is."""
+    now = now or timezone.now()
+    try:
+        attempt = (
+            Attempt.objects.select_for_update(of=("self",))
+            .select_related("quiz")
+            .order_by()
+            .get(pk=attempt_id)
+        )
+    except Attempt.DoesNotExist:
+        raise AttemptNotFound("No such attempt.") from None
+    if not attempt.is_open:
+        return SubmitOutcome(attempt, graded_now=False)
+    _grade(attempt, now=now, closed_by=Attempt.Closure.STAFF, on_graded=on_graded)
+    return SubmitOutcome(attempt, graded_now=True)
+
+
 def overdue_attempt_ids(*, now: datetime | None = None, limit: int = 500) -> list[int]:
     now = now or timezone.now()
     return list(

@@ -102,3 +102,111 @@ def test_team_pages_default_to_the_organisations_date_not_the_servers(client, cl
     response = client.get("/team/evidence/")
     assert response.status_code == 200
     assert 'name="date_to" required value="2030-03-01"' in response.content.decode()
+
+
+# --- one after-grading path ------------------------------------------------------------------------
+
+
+def _open_attempt(tmp_path, learner):
+    tiny = load_tiny(tmp_path, quiz={"time_limit_minutes": 10})
+    enrollment = services.enroll(user=learner, course=tiny.course)[0]
+    read_all_lessons(learner, tiny.version)
+    attempt, _ = services.start_quiz_attempt(user=learner, quiz=tiny.modules[0].quiz)
+    return tiny, enrollment, attempt
+
+
+def _by_submit(learner, attempt, clock, supervisor):
+    services.submit_quiz_attempt(attempt_id=attempt.pk, user=learner)
+
+
+def _by_save_past_deadline(learner, attempt, clock, supervisor):
+    from quizzes.errors import DeadlinePassed
+
+    clock.advance(minutes=11)
+    with pytest.raises(DeadlinePassed):
+        services.save_quiz_answer(attempt_id=attempt.pk, user=learner, question_id=0, response={})
+
+
+def _by_start_past_deadline(learner, attempt, clock, supervisor):
+    clock.advance(minutes=11)
+    services.start_quiz_attempt(user=learner, quiz=attempt.quiz)
+
+
+def _by_the_sweep(learner, attempt, clock, supervisor):
+    from courses.tasks import expire_overdue_attempts
+
+    clock.advance(minutes=11)
+    assert expire_overdue_attempts() == 1
+
+
+def _by_staff_closing(learner, attempt, clock, supervisor):
+    services.close_quiz_attempt(
+        staff=supervisor, attempt_id=attempt.pk, reason="Left for a clinical emergency"
+    )
+
+
+@pytest.mark.parametrize(
+    ("grade", "closed_by", "actor"),
+    [
+        (_by_submit, "learner", "learner"),
+        (_by_save_past_deadline, "deadline", None),
+        (_by_start_past_deadline, "deadline", None),
+        (_by_the_sweep, "deadline", None),
+        (_by_staff_closing, "staff", "supervisor"),
+    ],
+    ids=["submit", "save-past-deadline", "start-past-deadline", "sweep", "staff-close"],
+)
+def test_every_way_an_attempt_is_graded_goes_through_the_one_after_grading_path(
+    tmp_path, learner, clock, grade, closed_by, actor
+):
+    from accounts.models import Role
+
+    supervisor = UserFactory(role=Role.SUPERVISOR)
+    learner.supervisor = supervisor
+    learner.save(update_fields=["supervisor"])
+    tiny, enrollment, attempt = _open_attempt(tmp_path, learner)
+    clock.advance(minutes=1)
+
+    grade(learner, attempt, clock, supervisor)
+
+    attempt.refresh_from_db()
+    assert attempt.state == "submitted" and attempt.closed_by == closed_by
+    (event,) = AuditEvent.objects.filter(action="attempt.graded", target_id=str(attempt.pk))
+    assert event.actor_id == {"learner": learner.pk, "supervisor": supervisor.pk, None: None}[actor]
+    assert event.data["closed_by"] == closed_by
+    enrollment.refresh_from_db()
+    assert enrollment.last_activity_at == clock.now  # progress stored in the same transaction
+    assert enrollment.status == Enrollment.Status.IN_PROGRESS
+
+
+def test_staff_close_only_people_they_manage_and_never_their_own(tmp_path, learner, clock):
+    from accounts.models import Role
+    from courses.services import CloseRefused, NotEnrolled
+
+    tiny, enrollment, attempt = _open_attempt(tmp_path, learner)
+    stranger = UserFactory(role=Role.SUPERVISOR)
+    with pytest.raises(NotEnrolled):
+        services.close_quiz_attempt(staff=stranger, attempt_id=attempt.pk, reason="x")
+    with pytest.raises(CloseRefused):
+        services.close_quiz_attempt(staff=learner, attempt_id=attempt.pk, reason="x")
+    assert Attempt.objects.get(pk=attempt.pk).state == "in_progress"
+
+
+def test_the_supervisor_closes_an_attempt_from_the_person_page(tmp_path, learner, clock, client):
+    from accounts.models import Role
+
+    supervisor = UserFactory(role=Role.SUPERVISOR)
+    learner.supervisor = supervisor
+    learner.save(update_fields=["supervisor"])
+    tiny, enrollment, attempt = _open_attempt(tmp_path, learner)
+    client.force_login(supervisor)
+    page = client.get(f"/team/people/{learner.pk}/").content.decode()
+    assert "Close and grade now" in page
+    response = client.post(
+        f"/team/people/{learner.pk}/attempts/{attempt.pk}/close/",
+        {"reason": "Fire alarm, building evacuated"},
+    )
+    assert response.status_code == 302
+    assert Attempt.objects.get(pk=attempt.pk).closed_by == Attempt.Closure.STAFF
+    closed = AuditEvent.objects.get(action="attempt.closed_by_staff")
+    assert closed.data == {"reason": "Fire alarm, building evacuated"} and closed.actor_id == supervisor.pk
