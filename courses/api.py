@@ -172,6 +172,7 @@ class MyProgressView(APIView):
                         "ce_hours": str(row["enrollment"].course.ce_hours),
                         "lesson_minutes_recorded": row["enrollment"].lesson_seconds // 60,
                         "progress": _progress_payload(row["enrollment"]),
+                        "next_quiz": _quiz_state_payload(row["next_quiz"]),
                         "quizzes": [
                             {
                                 "quiz_id": a.quiz_id,

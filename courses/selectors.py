@@ -491,10 +491,11 @@ def lesson_for_learner(*, user, lesson_id: int) -> LessonView | None:
 
 
 def transcript(*, user) -> list[dict]:
-    """Every enrollment with version, scores, dates, CE hours and certificates. 4 queries."""
+    """Every enrollment with version, scores, dates, CE hours and certificates, and the next quiz step
+    of unfinished ones. 4 queries, plus course_outlines' when any enrollment is unfinished."""
     enrollments = list(
         Enrollment.objects.filter(user=user)
-        .select_related("course", "version")
+        .select_related(*OUTLINE_RELATED)
         # Server-measured lesson time behind the CE hours (courses.progress.recorded_lesson_seconds).
         .annotate(lesson_seconds=Sum("lesson_progress__seconds_recorded", default=0))
         .order_by("-enrolled_at")
@@ -540,8 +541,19 @@ def transcript(*, user) -> list[dict]:
                 "enrollment": enrollment,
                 "best_attempts": sorted(best.values(), key=lambda a: a.quiz.title),
                 "certificates": certificates_by_enrollment.get(enrollment.pk, []),
+                "next_quiz": None,
             }
         )
+    unfinished = [
+        row
+        for row in rows
+        if row["enrollment"].status not in (Enrollment.Status.COMPLETED, Enrollment.Status.EXEMPT)
+    ]
+    # The next quiz step of each unfinished enrollment, from the one start rule (as on the home page).
+    for row, outline in zip(
+        unfinished, course_outlines(enrollments=[r["enrollment"] for r in unfinished]), strict=True
+    ):
+        row["next_quiz"] = outline.next_quiz
     return rows
 
 
