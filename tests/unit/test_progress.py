@@ -390,7 +390,15 @@ def test_my_progress_shape(tiny, user, logged_in_api):
         services.complete_lesson(user=user, lesson_id=lesson)
     take_quiz(user, tiny.modules[0].quiz, tiny.specs)
     (row,) = logged_in_api.get("/api/v1/me/progress/").json()["results"]
-    assert set(row) == {"course", "title", "ce_hours", "lesson_minutes_recorded", "progress", "next_quiz", "quizzes"}
+    assert set(row) == {
+        "course",
+        "title",
+        "ce_hours",
+        "lesson_minutes_recorded",
+        "progress",
+        "next_quiz",
+        "quizzes",
+    }
     assert row["course"] == tiny.course.slug and row["ce_hours"] == "1.50"
     assert set(row["progress"]) == PROGRESS_KEYS and row["progress"]["quizzes_passed"] == 1
     (quiz,) = row["quizzes"]
