@@ -215,6 +215,7 @@ def team_urls(org, job_id: int) -> list[str]:
         "kind": "matrix",
         "job_id": job_id,
         "pack_id": 1,
+        "attempt_id": Attempt.objects.filter(user=org.users["direct"]).values_list("pk", flat=True).first(),
     }
     urls = []
     for pattern in frontend_urls.urlpatterns:

@@ -15,11 +15,14 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import User
+from courses import selectors
 from tests.unit.test_quiz_state_matrix import STATES
 
 pytestmark = pytest.mark.django_db
 
 ROLES = ("learner", "supervisor", "admin", "surveyor")
+# In this order: each holds for fewer minutes than the one before.
+STILL_HOLDING_FOR_MINUTES = ("failed_final_in_cool_down", "cooling_down", "open_attempt")
 HREF = re.compile(r"""href=["']([^"'#]+)""")
 # Not pages: static and media files; log-out would end the crawl's session.
 SKIP = re.compile(r"^/(static|media)/|/logout/|^/api/docs|^/api/schema")
@@ -44,8 +47,19 @@ def seeded(tmp_path, clock, monkeypatch, settings):
     monkeypatch.setenv("DEMO_PASSWORD", "crawl-demo-password-1")
     call_command("seed_demo", stdout=io.StringIO())
     supervisor = User.objects.get(username="supervisor")
-    for i, row in enumerate(STATES):
-        row.arrange(tmp_path / f"state-{i}", clock, supervisor)
+    # Arranging moves the clock on; the states that hold only for minutes are arranged last, so at
+    # crawl time every learner is in their row's state (checked below).
+    rows = sorted(
+        STATES,
+        key=lambda row: (
+            STILL_HOLDING_FOR_MINUTES.index(row.name) + 1 if row.name in STILL_HOLDING_FOR_MINUTES else 0
+        ),
+    )
+    scenes = [(row, row.arrange(tmp_path / f"state-{i}", clock, supervisor)) for i, row in enumerate(rows)]
+    for row, scene in scenes:
+        enrollment = selectors.enrollment_for_quiz(user=scene.learner, quiz=scene.quiz)
+        state = selectors.course_outline(enrollment=enrollment).quiz_state(scene.quiz.pk)
+        assert state.state == row.state, (row.name, state.state, state.reason)
     return {role: User.objects.get(username=role) for role in ROLES}
 
 
