@@ -44,7 +44,7 @@ def org(tmp_path):
         new_due_date=timezone.localdate() + timedelta(days=400),
         reason=REASON,
     )
-    in_2020 = timezone.make_aware(datetime(2020, 2, 10, 9, 0))
+    in_2020 = timezone.make_aware(datetime(2020, 2, 10, 9, 0))  # noqa: DTZ001 - made aware in the organisation zone
     Enrollment.objects.filter(user=org.other).update(enrolled_at=in_2020, due_date=date(2020, 3, 1))
     overrides.grant_override(
         granted_by=org.admin,

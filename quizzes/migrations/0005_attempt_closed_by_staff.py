@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('quizzes', '0003_exam_pool_and_certifying'),
+        ('quizzes', '0004_attempt_flagged'),
     ]
 
     operations = [
