@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('quizzes', '0004_attempt_flagged'),
+        ('quizzes', '0005_item_statistics_snapshot'),
     ]
 
     operations = [
