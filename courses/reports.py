@@ -478,6 +478,7 @@ def person_detail(viewer, *, person_id: int) -> dict | None:
                 if e.status not in (Enrollment.Status.COMPLETED, Enrollment.Status.EXEMPT)
             ],
             overrides=quiz_overrides,
+            with_skills=False,  # the page lists skills itself
         ),
     }
     if can_see_answers(viewer):

@@ -312,7 +312,11 @@ def course_outline(*, enrollment: Enrollment, now: datetime | None = None) -> Co
 
 
 def course_outlines(
-    *, enrollments: list[Enrollment], now: datetime | None = None, overrides: list | None = None
+    *,
+    enrollments: list[Enrollment],
+    now: datetime | None = None,
+    overrides: list | None = None,
+    with_skills: bool = True,
 ) -> list[CourseOutline]:
     """The outline of each enrollment (one learner's), every quiz state from the one start rule.
     4 queries (6 with skill sign-offs) whatever the number of enrollments, modules or attempts, when
@@ -353,7 +357,7 @@ def course_outlines(
     )
     if overrides is None:
         overrides = applicable_overrides(user=user_id, quiz_ids=quiz_ids)
-    skilled = [e for e in enrollments if e.signoffs_total]
+    skilled = [e for e in enrollments if e.signoffs_total] if with_skills else []
     skills_by_version: dict[int, list] = {}
     signed: dict[tuple[int, int], SkillSignoff] = {}
     if skilled:

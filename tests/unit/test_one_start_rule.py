@@ -25,6 +25,7 @@ ALLOWED = {
     "courses/api.py": "the quiz's configured limit, shown as a fact next to the rule's verdict",
     "courses/overrides.py": "which override kinds a supervisor may grant",
     "courses/management/commands/generate_demo_org.py": "simulates learners clicking within the limits",
+    "courses/demo.py": "demo data: waits out the cool-down between simulated attempts",
 }
 
 PY_DECIDING = re.compile(
