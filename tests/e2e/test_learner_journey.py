@@ -38,7 +38,8 @@ def log_in(page, base, username):
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    # Each role lands on its own home ("/" or, for a surveyor, the evidence packs).
+    page.wait_for_url(lambda url: url.startswith(base) and "/accounts/login/" not in url)
 
 
 def answer_correctly(page):

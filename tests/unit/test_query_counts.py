@@ -156,9 +156,9 @@ PAGE_AUTOSAVE = 4  # session, user, read the one layout item, guarded upsert
 # token + user, then the quiz engine's submit (savepoint, lock, answers, one upsert, update attempt,
 # release) and the course's after-grading path (learner, enrollment twice, progress: six reads and one
 # update; the audit chain: head, event, head)
-API_SUBMIT = 22
-PAGE_SUBMIT = 23  # session, user, then the same as the API
-RESULT_PAGE = 15  # session, user, attempt, questions, choices, answers, the course outline and standing
+API_SUBMIT = 20
+PAGE_SUBMIT = 21  # session, user, then the same as the API
+RESULT_PAGE = 16  # session, user, attempt, questions, choices, answers, the course outline and standing
 
 
 def _course_learner(tmp_path):
