@@ -124,7 +124,8 @@ def test_pages_and_quiz_taking_work_without_redis_and_the_sweep_issues_the_certi
     print(f"\nrequest time with the broker down: {timings}")
     assert 500 not in statuses and all(s < 500 or s == 503 for s in statuses)
     assert statuses.count(503) == 1  # the /readyz probe, and only it
-    assert "could not enqueue certificate issue for enrollment" in server_log
+    # core.queue logs the failed send by task name (the certificate sweep issues it later)
+    assert "could not run task courses.tasks.issue_certificate_task" in server_log
     enrollment.refresh_from_db()
     assert enrollment.status == Enrollment.Status.COMPLETED and enrollment.evaluation
 
