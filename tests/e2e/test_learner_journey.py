@@ -123,7 +123,7 @@ def test_learner_reads_fails_retakes_passes_completes_and_sees_transcript(live_s
     assert "not answered" in page.content()
     check_accessibility(page, "attempt-review", checked)
     page.click("#submit-attempt")
-    assert page.get_by_text("Not passed.").count() == 1
+    assert page.get_by_text("Not passed.", exact=True).count() == 1
     check_accessibility(page, "result-failed", checked)
     assert page.get_by_text("Lessons to revisit").count() == 1
 
@@ -132,7 +132,7 @@ def test_learner_reads_fails_retakes_passes_completes_and_sees_transcript(live_s
     page.go_back()
     page.reload()
     assert "/result/" in page.url  # back to the stored result, never an open attempt
-    assert page.get_by_text("Not passed.").count() == 1
+    assert page.get_by_text("Not passed.", exact=True).count() == 1
 
     # Retake and pass.
     page.goto(f"{base}/courses/substance-use-safety/")
@@ -140,7 +140,7 @@ def test_learner_reads_fails_retakes_passes_completes_and_sees_transcript(live_s
     page.click("button:has-text('Start a new attempt')")
     take_quiz(page, correctly=True)
     page.click("#submit-attempt")
-    assert page.get_by_text("Passed.").count() == 1
+    assert page.get_by_text("Passed.", exact=True).count() == 1
     check_accessibility(page, "result-passed", checked)
 
     # The other three modules, then the final exam (all questions on one page).
@@ -150,7 +150,7 @@ def test_learner_reads_fails_retakes_passes_completes_and_sees_transcript(live_s
         page.click("button:has-text('Start the quiz')")
         take_quiz(page, correctly=True)
         page.click("#submit-attempt")
-        assert page.get_by_text("Passed.").count() == 1, f"module {index + 1} quiz not passed"
+        assert page.get_by_text("Passed.", exact=True).count() == 1, f"module {index + 1} quiz not passed"
 
     page.goto(f"{base}/courses/substance-use-safety/")
     page.locator("#final-exam").locator("xpath=..").locator("[role=button]").click()
@@ -158,7 +158,7 @@ def test_learner_reads_fails_retakes_passes_completes_and_sees_transcript(live_s
     check_accessibility(page, "attempt-all-on-one-page", checked)
     take_quiz(page, correctly=True)
     page.click("#submit-attempt")
-    assert page.get_by_text("Passed.").count() == 1
+    assert page.get_by_text("Passed.", exact=True).count() == 1
 
     # Lessons and quizzes done: the course waits for the supervisor to observe the practical skills.
     page.goto(f"{base}/courses/substance-use-safety/")

@@ -128,7 +128,7 @@ def test_certified_learner_does_the_clinical_update_in_the_browser(live_server, 
     page.wait_for_url(re.compile(r"/attempts/\d+/"))
     take_quiz(page, correctly=True)
     page.click("#submit-attempt")
-    assert page.get_by_text("Passed.").count() == 1
+    assert page.get_by_text("Passed.", exact=True).count() == 1
 
     update.refresh_from_db()
     certificate.refresh_from_db()
