@@ -11,6 +11,9 @@ class Role(models.TextChoices):
     DEPARTMENT_ADMIN = "department_admin", "Department admin"
     ADMIN = "admin", "Admin"
     SURVEYOR = "surveyor", "Surveyor"
+    # Course content (issue 20): an author edits drafts; a medical reviewer reviews and approves them.
+    AUTHOR = "author", "Course author"
+    MEDICAL_REVIEWER = "medical_reviewer", "Medical reviewer"
 
 
 class Department(models.Model):

@@ -13,6 +13,8 @@ DEMO_USERS = (
     ("supervisor", Role.SUPERVISOR, "Sam", "Supervisor", "Shift supervisor"),
     ("learner", Role.LEARNER, "Lee", "Learner", "Behavioral health technician"),
     ("surveyor", Role.SURVEYOR, "Sky", "Surveyor", "External surveyor"),
+    ("author", Role.AUTHOR, "Ari", "Author", "Nurse educator"),
+    ("reviewer", Role.MEDICAL_REVIEWER, "Dana", "Reviewer", "Medical director"),
 )
 
 

@@ -49,9 +49,11 @@ def version_banks(version: CourseVersion, quizzes: list[Quiz]) -> list[QuestionB
     return list(QuestionBank.objects.filter(pk__in=bank_ids).order_by("key"))
 
 
-def write_course_folder(version: CourseVersion, out: str | Path) -> Path:
+def course_document(version: CourseVersion) -> dict:
+    """The version in the shape of its content files, as plain data: `course` (course.yaml without
+    modules and final exam), `modules` (each with its quiz and lessons), `final_exam`, `banks`. The
+    browser's drafts (authoring) hold the same shape; `write_document` writes it as a folder."""
     course = version.course
-    root = Path(out) / course.slug
     rules = Prefetch("draw_rules", queryset=DrawRule.objects.select_related("bank").order_by("position"))
     modules = list(
         Module.objects.filter(version=version)
@@ -63,7 +65,7 @@ def write_course_folder(version: CourseVersion, out: str | Path) -> Path:
     final = (
         Quiz.objects.prefetch_related(rules).get(pk=version.final_exam_id) if version.final_exam_id else None
     )
-    data = {
+    settings = {
         "slug": course.slug,
         "title": course.title,
         "summary": course.summary,
@@ -79,30 +81,73 @@ def write_course_folder(version: CourseVersion, out: str | Path) -> Path:
             {"key": s.key, "title": s.title, "description": s.description}
             for s in version.skills.order_by("position")
         ],
-        "modules": [{"key": m.key, "title": m.title, "quiz": quiz_yaml(m.quiz)} for m in modules],
     }
-    if not data["skills"]:
-        del data["skills"]
-    if final is not None:
-        data["final_exam"] = quiz_yaml(final)
+    return {
+        "course": settings,
+        "modules": [
+            {
+                "key": m.key,
+                "title": m.title,
+                "quiz": quiz_yaml(m.quiz),
+                "lessons": [
+                    {
+                        "key": lesson.key,
+                        "title": lesson.title,
+                        "minutes": lesson.minutes,
+                        "objectives": list(lesson.objectives),
+                        "sources": list(lesson.sources),
+                        "clinically_significant": lesson.clinically_significant,
+                        "body": lesson.body.strip(),
+                    }
+                    for lesson in m.lessons.all()
+                ],
+            }
+            for m in modules
+        ],
+        "final_exam": quiz_yaml(final) if final is not None else None,
+        "banks": [
+            {"key": bank.key, "title": bank.title, "pool": bank.pool, "questions": bank_specs(bank)}
+            for bank in version_banks(version, [m.quiz for m in modules] + ([final] if final else []))
+        ],
+    }
+
+
+def lesson_file_text(lesson: dict) -> str:
+    meta = {name: lesson[name] for name in LESSON_META if name in lesson}
+    return f"---\n{_dump(meta)}---\n{lesson.get('body', '').strip()}\n"
+
+
+LESSON_META = ("key", "title", "minutes", "objectives", "sources", "clinically_significant")
+
+
+def write_document(document: dict, out: str | Path) -> Path:
+    """Write a course document (see `course_document`) as a content folder `out/<slug>/`."""
+    data = dict(document["course"])
+    if not data.get("skills"):
+        data.pop("skills", None)
+    data["modules"] = [{"key": m["key"], "title": m["title"], "quiz": m["quiz"]} for m in document["modules"]]
+    if document.get("final_exam"):
+        data["final_exam"] = document["final_exam"]
+    root = Path(out) / data["slug"]
     root.mkdir(parents=True, exist_ok=True)
     (root / "course.yaml").write_text(_dump(data), encoding="utf-8")
-    for module in modules:
-        folder = root / "lessons" / module.key
+    for module in document["modules"]:
+        folder = root / "lessons" / module["key"]
         folder.mkdir(parents=True, exist_ok=True)
-        for lesson in module.lessons.all():
-            meta = {
-                "key": lesson.key,
-                "title": lesson.title,
-                "minutes": lesson.minutes,
-                "objectives": list(lesson.objectives),
-                "sources": list(lesson.sources),
-                "clinically_significant": lesson.clinically_significant,
-            }
-            text = f"---\n{_dump(meta)}---\n{lesson.body.strip()}\n"
-            (folder / f"{lesson.position + 1:02d}-{lesson.key}.md").write_text(text, encoding="utf-8")
+        for position, lesson in enumerate(module["lessons"]):
+            name = f"{position + 1:02d}-{lesson['key']}.md"
+            (folder / name).write_text(lesson_file_text(lesson), encoding="utf-8")
     (root / "banks").mkdir(exist_ok=True)
-    for bank in version_banks(version, [m.quiz for m in modules] + ([final] if final else [])):
-        bank_data = {"key": bank.key, "title": bank.title, "pool": bank.pool, "questions": bank_specs(bank)}
-        (root / "banks" / f"{bank.key}.yaml").write_text(_dump(bank_data), encoding="utf-8")
+    for bank in document["banks"]:
+        bank_data = {
+            "key": bank["key"],
+            "title": bank["title"],
+            "pool": bank["pool"],
+            "questions": bank["questions"],
+        }
+        (root / "banks" / f"{bank['key']}.yaml").write_text(_dump(bank_data), encoding="utf-8")
     return root
+
+
+def write_course_folder(version: CourseVersion, out: str | Path) -> Path:
+    return write_document(course_document(version), out)

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "accounts",
     "quizzes",
     "courses",
+    "authoring",
 ]
 
 MIDDLEWARE = [
