@@ -111,9 +111,11 @@ def test_user_cannot_supervise_themself(user):
 def test_seed_demo_is_idempotent_and_links_learner_to_supervisor(db):
     first = seed_demo_users(password="demo-pass-123")
     second = seed_demo_users(password="demo-pass-123")
-    assert sorted(first.created) == ["admin", "learner", "supervisor", "surveyor"]
+    assert sorted(first.created) == ["admin", "author", "learner", "reviewer", "supervisor", "surveyor"]
     assert second.created == []
-    assert User.objects.count() == 4
+    assert User.objects.count() == 6
+    assert User.objects.get(username="author").role == Role.AUTHOR
+    assert User.objects.get(username="reviewer").role == Role.MEDICAL_REVIEWER
     learner = User.objects.get(username="learner")
     assert learner.role == Role.LEARNER
     assert learner.supervisor.username == "supervisor"
