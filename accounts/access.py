@@ -13,10 +13,14 @@
 
 from datetime import datetime, time, timedelta
 
-from django.http import HttpResponseForbidden, JsonResponse
+from django.http import HttpResponseForbidden
 from django.utils import timezone
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
+from core.errors import DomainError
+from core.middleware import domain_error_response
+
+from .errors import ReadOnlyRefused
 from .models import Role, SurveyorScope
 
 READ_ONLY_ROLES = frozenset({Role.SURVEYOR})
@@ -92,7 +96,7 @@ class ReadOnlyRolesMiddleware:
             return None
         _audit_refusal(user, request)
         if request.path.startswith("/api/"):
-            return JsonResponse({"detail": READ_ONLY_MESSAGE, "code": "read_only"}, status=403)
+            return domain_error_response(request, ReadOnlyRefused(READ_ONLY_MESSAGE))
         return HttpResponseForbidden(READ_ONLY_MESSAGE)
 
 
@@ -167,7 +171,7 @@ def is_self_grant(*, actor, subject_id) -> bool:
     return actor is not None and subject_id is not None and str(actor.pk) == str(subject_id)
 
 
-def refuse_self_grant(*, actor, subject_id, what: str, error: type[Exception]) -> None:
+def refuse_self_grant(*, actor, subject_id, what: str, error: type[DomainError]) -> None:
     """Nobody grants a privilege to themselves: an override, an exemption, an extra attempt or a skill
     sign-off needs a second person. The refusal is audited in its own transaction (committed before
     the caller's error unwinds anything), then `error(message)` is raised."""

@@ -1,12 +1,14 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.exceptions import ValidationError
 from rest_framework.fields import DateTimeField
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import login_throttle, mfa
+from .errors import LoginThrottled, SecondFactorRefused
 from .tokens import KnoxTokenAuthentication, issue_token, revoke_tokens
 
 
@@ -45,24 +47,18 @@ class ObtainTokenView(APIView):
         data = request.data if hasattr(request.data, "get") else {}
         username = str(data.get("username") or "")
         if username and login_throttle.is_blocked(username=username, request=request):
-            response = Response(
-                {"detail": login_throttle.MESSAGE, "code": "too_many_failed_logins"},
-                status=status.HTTP_429_TOO_MANY_REQUESTS,
-            )
-            response["Retry-After"] = str(login_throttle.RETRY_AFTER_SECONDS)
-            return response
+            raise LoginThrottled(login_throttle.MESSAGE, retry_after=login_throttle.RETRY_AFTER_SECONDS)
         serializer = TokenLoginSerializer(data=data, context={"request": request})
         if not serializer.is_valid():
             if username and data.get("password"):
                 login_throttle.record_failure(username=username, request=request)
-            return Response(serializer.errors, status=status.HTTP_400_BAD_REQUEST)
+            raise ValidationError(serializer.errors)
         user = serializer.validated_data["user"]
-        refused = mfa.check_for_token(user, serializer.validated_data.get("otp"))
-        if refused is not None:
-            status_code, body = refused
-            if status_code == 400:
-                login_throttle.record_failure(username=username, request=request)
-            return Response(body, status=status_code)
+        try:
+            mfa.check_for_token(user, serializer.validated_data.get("otp"))
+        except SecondFactorRefused:
+            login_throttle.record_failure(username=username, request=request)
+            raise
         row, secret = issue_token(user)
         return Response(
             {"token": secret, "expiry": DateTimeField().to_representation(row.expiry)},

@@ -11,9 +11,12 @@ class ThrottledLoginMixin:
     """Refuse before checking the password while the username is at its failure limit; count every
     failed password check."""
 
+    throttled = False  # set when this form refused the login for the failure limit (the view answers 429)
+
     def clean(self):
         username = self.cleaned_data.get("username") or ""
         if self.request is not None and login_throttle.is_blocked(username=username, request=self.request):
+            self.throttled = True
             raise ValidationError(login_throttle.MESSAGE, code="throttled")
         try:
             return super().clean()
@@ -21,10 +24,6 @@ class ThrottledLoginMixin:
             if self.request is not None and getattr(error, "code", None) == "invalid_login":
                 login_throttle.record_failure(username=username, request=self.request)
             raise
-
-    @property
-    def throttled(self) -> bool:
-        return any(e.code == "throttled" for e in self.errors.as_data().get("__all__", []))
 
 
 class ThrottledAuthenticationForm(ThrottledLoginMixin, AuthenticationForm):

@@ -14,12 +14,14 @@ from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django.dispatch import receiver
-from django.http import JsonResponse
 from django.shortcuts import redirect
 from django_otp import devices_for_user, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core.middleware import domain_error_response
+
+from .errors import SecondFactorEnrolmentRequired, SecondFactorRefused, SessionNotVerified
 from .models import Role
 
 # Roles that must use a second factor. A new role is one more entry here ("author" and
@@ -127,23 +129,22 @@ def _remember_enrolment(sender, request, user, **kwargs):
         request.session[SESSION_ENROLLED] = is_enrolled(user)
 
 
-def check_for_token(user, code: str | None) -> tuple[int, dict] | None:
-    """For the token endpoint: None when the login may have a token, else (status, body)."""
+def check_for_token(user, code: str | None) -> None:
+    """For the token endpoint: returns when the login may have a token, else raises
+    SecondFactorEnrolmentRequired (403) or SecondFactorRefused (400, a missing or wrong `otp`)."""
     if not enforced():
-        return None
+        return
     enrolled = is_enrolled(user)
     if not enrolled and not mfa_required(user):
-        return None
+        return
     if not enrolled:
-        return 403, {
-            "detail": "This account must set up two-step verification first: log in on the website.",
-            "code": "mfa_enrolment_required",
-        }
+        raise SecondFactorEnrolmentRequired(
+            "This account must set up two-step verification first: log in on the website."
+        )
     if not code:
-        return 400, {"otp": ["This account uses two-step verification: send the current code as `otp`."]}
+        raise SecondFactorRefused("This account uses two-step verification: send the current code as `otp`.")
     if verify_code(user, str(code)) is None:
-        return 400, {"otp": ["The code is not valid (or too many attempts: wait and try again)."]}
-    return None
+        raise SecondFactorRefused("The code is not valid (or too many attempts: wait and try again).")
 
 
 class MFARequiredMiddleware:
@@ -167,9 +168,8 @@ class MFARequiredMiddleware:
     @staticmethod
     def _refuse(request, step: str):
         if request.path.startswith("/api/"):
-            return JsonResponse(
-                {"detail": "Two-step verification is required for this session.", "code": "mfa_required"},
-                status=403,
+            return domain_error_response(
+                request, SessionNotVerified("Two-step verification is required for this session.")
             )
         target = f"/accounts/2fa/{step}/"
         if request.method == "GET":

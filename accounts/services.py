@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from .errors import ScopeRefused
 from .models import Department, Role, User
 
 DEMO_USERS = (
@@ -102,9 +103,9 @@ def grant_surveyor_access(*, user: User, departments, records_from, records_to, 
     from .models import SurveyorScope
 
     if user.role != Role.SURVEYOR:
-        raise ValueError("Only surveyor accounts get a surveyor scope.")
+        raise ScopeRefused("Only surveyor accounts get a surveyor scope.")
     if records_from > records_to:
-        raise ValueError("The date range is reversed.")
+        raise ScopeRefused("The date range is reversed.", field_errors={"records_to": ["Before the start."]})
     scope, _ = SurveyorScope.objects.update_or_create(
         user=user,
         defaults={

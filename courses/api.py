@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -95,7 +96,7 @@ class CourseDetailView(APIView):
     def get(self, request, slug: str):
         enrollment = selectors.enrollment_for_course(user=request.user, slug=slug)
         if enrollment is None:
-            return Response({"detail": "Not found.", "code": "not_found"}, status=404)
+            raise NotFound()
         update = selectors.open_clinical_update(user=request.user, course=enrollment.course)
         outline, *update_outline = selectors.course_outlines(
             enrollments=[enrollment] + ([update] if update else [])
@@ -147,15 +148,7 @@ class LessonCompleteView(APIView):
         summary="Mark a lesson read (idempotent); 409 with seconds_remaining before the course minimum time",
     )
     def post(self, request, lesson_id: int):
-        try:
-            enrollment = services.complete_lesson(user=request.user, lesson_id=lesson_id)
-        except services.LessonTooSoon as error:
-            return Response(
-                {"detail": error.message, "code": error.code, "seconds_remaining": error.seconds_remaining},
-                status=error.http_status,
-            )
-        except services.CourseError as error:
-            return Response({"detail": error.message, "code": error.code}, status=error.http_status)
+        enrollment = services.complete_lesson(user=request.user, lesson_id=lesson_id)
         return Response({"lesson_id": lesson_id, "read": True, "progress": _progress_payload(enrollment)})
 
 
@@ -203,10 +196,7 @@ class SelfEnrollView(APIView):
     )
     def post(self, request, slug: str):
         course = get_object_or_404(Course, slug=slug)
-        try:
-            enrollment, created = services.self_enroll(user=request.user, course=course)
-        except services.CourseError as error:
-            return Response({"detail": error.message, "code": error.code}, status=error.http_status)
+        enrollment, created = services.self_enroll(user=request.user, course=course)
         return Response(_progress_payload(enrollment), status=201 if created else 200)
 
 

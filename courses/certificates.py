@@ -27,6 +27,7 @@ from django.utils import timezone
 from core import audit
 from core.queue import enqueue_after_commit
 
+from .errors import CourseError
 from .models import Certificate, CertificateSequence, CourseEvaluation, Enrollment
 
 logger = logging.getLogger(__name__)
@@ -35,13 +36,9 @@ STATIC_ROOT_FOR_PDF = (Path(settings.BASE_DIR) / "frontend" / "static" / "certif
 PAPER_SIZES = {"a4": "A4 landscape", "letter": "letter landscape"}
 
 
-class CertificateError(Exception):
+class CertificateError(CourseError):
     http_status = 409
     code = "certificate_error"
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class EvaluationRequired(CertificateError):
@@ -85,9 +82,7 @@ def submit_evaluation(
             errors[key] = "Choose a rating from 1 to 5."
         clean[key] = value
     if errors:
-        error = CertificateError("Please answer every rating question.")
-        error.field_errors = errors
-        raise error
+        raise CertificateError("Please answer every rating question.", field_errors=errors)
     evaluation, created = CourseEvaluation.objects.get_or_create(
         enrollment=enrollment,
         defaults={

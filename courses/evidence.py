@@ -22,16 +22,16 @@ from core.audit import checkpoint_file_bytes, publish_checkpoint, verify_chain
 from core.queue import enqueue_after_commit
 
 from . import certificates, reports
+from .errors import CourseError
 from .exports import neutralise
 from .models import Certificate, CourseVersion, Enrollment, EvidencePack, SkillSignoff
 
 logger = logging.getLogger(__name__)
 
 
-class EvidenceRefused(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class EvidenceRefused(CourseError):
+    http_status = 403
+    code = "evidence_refused"
 
 
 def _allowed_departments(user):

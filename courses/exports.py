@@ -16,6 +16,7 @@ from core.queue import enqueue_after_commit
 from quizzes.models import Answer
 
 from . import reports
+from .errors import CourseError
 from .models import Course, ExportJob
 
 logger = logging.getLogger(__name__)
@@ -170,12 +171,19 @@ def _answer_rows(viewer, params) -> tuple[int, Iterator[list]]:
 BUILDERS = {"matrix": _matrix_rows, "overdue": _overdue_rows, "answers": _answer_rows}
 
 
+class ExportRefused(CourseError):
+    """An unknown export, or one the person may not have: answered like a missing page."""
+
+    http_status = 404
+    code = "not_found"
+
+
 @transaction.atomic
 def request_export(*, requested_by, kind: str, params: dict) -> ExportJob:
     if kind not in BUILDERS or not reports.can_view_reports(requested_by):
-        raise ValueError("unknown export")
+        raise ExportRefused("No such export.")
     if kind == "answers" and not reports.can_see_answers(requested_by):
-        raise ValueError("answers are not exported for this role")  # surveyors never see answers
+        raise ExportRefused("No such export.")  # surveyors never see answers
     allowed = {
         k: str(v)[:100]
         for k, v in params.items()

@@ -15,6 +15,7 @@ from quizzes.errors import InvalidAnswer
 from quizzes.models import Quiz, QuizOverride
 
 from . import reports
+from .errors import CourseError
 from .models import Enrollment, EnrollmentOverride
 
 QUIZ_KINDS = {
@@ -26,11 +27,11 @@ COURSE_KINDS = {EnrollmentOverride.Kind.DUE_DATE_EXTENSION, EnrollmentOverride.K
 ALL_KINDS = {str(k) for k in QUIZ_KINDS | COURSE_KINDS}
 
 
-class OverrideRefused(Exception):
+class OverrideRefused(CourseError):
+    code = "override_refused"
+
     def __init__(self, message: str, field_errors: dict | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field_errors = field_errors or {}
+        super().__init__(message, field_errors=field_errors)
 
 
 def grant_override(*, granted_by, person_id: int, kind: str, **details):

@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import Role
 from core.queue import enqueue_after_commit
 
+from .errors import CourseError
 from .models import Enrollment, Notification
 
 logger = logging.getLogger(__name__)
@@ -293,10 +294,9 @@ class MailUnavailable(Exception):
 MANUAL_REMINDERS_PER_HOUR = 60
 
 
-class ReminderRefused(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class ReminderRefused(CourseError):
+    http_status = 409
+    code = "reminder_refused"
 
 
 @transaction.atomic

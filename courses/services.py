@@ -15,16 +15,8 @@ from quizzes.errors import ContentError
 from quizzes.models import Pool
 
 from .content_loader import ParsedCourse, parse_course_dir
+from .errors import CourseError
 from .models import Course, CourseVersion, Lesson, Module, RequiredSkill
-
-
-class CourseError(Exception):
-    http_status = 400
-    code = "course_error"
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class PublishRefused(CourseError):
@@ -476,6 +468,9 @@ class LessonTooSoon(CourseError):
     def __init__(self, message: str, *, seconds_remaining: int):
         super().__init__(message)
         self.seconds_remaining = seconds_remaining
+
+    def details(self) -> dict:
+        return {"seconds_remaining": self.seconds_remaining}
 
 
 def _duration(seconds: int) -> str:

@@ -173,8 +173,7 @@ def lesson_mark_read(request, lesson_id):
     except course_services.LessonTooSoon as error:
         messages.warning(request, error.message)
         return redirect("frontend:lesson", lesson_id=lesson_id)
-    except course_services.CourseError as error:
-        raise Http404(error.message) from error
+    # Other refusals (not enrolled: 404) are the error page's (core.middleware.DomainErrorMiddleware).
     view = course_selectors.lesson_for_learner(user=request.user, lesson_id=lesson_id)
     quiz = module_quiz_after(view)
     if quiz is not None:
@@ -610,7 +609,7 @@ def course_evaluation(request, slug):
                 comments=request.POST.get("comments", ""),
             )
         except certificate_services.CertificateError as error:
-            errors = getattr(error, "field_errors", {"__all__": error.message})
+            errors = error.field_errors or {"__all__": error.message}
         else:
             messages.success(request, "Thank you. Your certificate is being prepared.")
             return redirect("frontend:certificates")

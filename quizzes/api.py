@@ -1,4 +1,5 @@
 """Quiz-taking API (thin): validate input, call a service, shape output with the learner selector.
+Refusals (quizzes.errors) answer through the one handler, core.api.exception_handler.
 
 The service each view calls is a class attribute, so the courses app can route the same endpoints
 through its course-level orchestration (progress, completion) without the quiz engine knowing it.
@@ -13,22 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import selectors, services
-from .errors import InvalidAnswer, QuizError, StartRefused
+from .errors import InvalidAnswer
 from .models import Quiz
-
-
-def error_response(error: QuizError) -> Response:
-    body = {"detail": error.message, "code": error.code}
-    if getattr(error, "field_errors", None):
-        body["errors"] = error.field_errors
-    if isinstance(error, StartRefused):
-        # The same state name and reason the course and quiz endpoints show (quizzes.eligibility).
-        body["state"] = error.state
-        body["reason"] = error.message
-        if error.retry_at is not None:
-            body["retry_at"] = error.retry_at.isoformat()
-    return Response(body, status=error.http_status)
-
 
 ATTEMPT_SCHEMA = OpenApiResponse(
     OpenApiTypes.OBJECT,
@@ -55,10 +42,7 @@ class StartAttemptView(APIView):
     )
     def post(self, request, quiz_id: int):
         quiz = self.get_quiz(request, quiz_id)
-        try:
-            attempt, created = self.start_service(user=request.user, quiz=quiz)
-        except QuizError as error:
-            return error_response(error)
+        attempt, created = self.start_service(user=request.user, quiz=quiz)
         payload = selectors.attempt_for_learner(attempt)
         return Response(payload, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -85,15 +69,13 @@ class SaveAnswerView(APIView):
     )
     def put(self, request, attempt_id: int, question_id: str):
         # The service checks ownership, state, deadline and ids in its own two queries: no attempt read here.
-        try:
-            answer = self.save_service(
-                attempt_id=attempt_id,
-                user=request.user,
-                question_id=question_id,
-                response=_json_body(request),
-            )
-        except QuizError as error:
-            return error_response(error)
+        # Its refusals (QuizError) answer through core.api.exception_handler.
+        answer = self.save_service(
+            attempt_id=attempt_id,
+            user=request.user,
+            question_id=question_id,
+            response=_json_body(request),
+        )
         return Response({"question_id": answer.question_id, "saved_at": answer.saved_at})
 
 
@@ -113,10 +95,7 @@ class SubmitAttemptView(APIView):
     )
     def post(self, request, attempt_id: int):
         # The service locks the learner's own attempt (404 otherwise): no separate read here.
-        try:
-            outcome = self.submit_service(attempt_id=attempt_id, user=request.user)
-        except QuizError as error:
-            return error_response(error)
+        outcome = self.submit_service(attempt_id=attempt_id, user=request.user)
         return Response(selectors.submission_result(outcome.attempt, graded_now=outcome.graded_now))
 
 
@@ -127,10 +106,7 @@ class AttemptDetailView(APIView):
         responses={200: ATTEMPT_SCHEMA, 404: ERROR_SCHEMA}, summary="The attempt, review data as allowed"
     )
     def get(self, request, attempt_id: int):
-        try:
-            attempt = selectors.own_attempt(attempt_id=attempt_id, user=request.user)
-        except QuizError as error:
-            return error_response(error)
+        attempt = selectors.own_attempt(attempt_id=attempt_id, user=request.user)
         if attempt.is_open and selectors.is_past_deadline(attempt):
             # Expired attempts are graded whenever they are next read (the embedded run has no beat).
             self.expire_service(attempt_id=attempt.pk)

@@ -1,16 +1,13 @@
-"""Domain errors of the quiz engine. The API maps `http_status`; pages show `message`."""
+"""Domain errors of the quiz engine, one family under core.errors.DomainError: the API answers
+`http_status` with `payload()` (core.api), pages show `message` (core.middleware)."""
 
 from datetime import datetime
 
+from core.errors import DomainError
 
-class QuizError(Exception):
-    http_status = 400
+
+class QuizError(DomainError):
     code = "quiz_error"
-
-    def __init__(self, message: str, **extra):
-        super().__init__(message)
-        self.message = message
-        self.extra = extra
 
 
 class AttemptNotFound(QuizError):
@@ -27,11 +24,17 @@ class StartRefused(QuizError):
     http_status = 409
 
     def __init__(self, message: str, *, eligibility=None, retry_at: datetime | None = None):
-        retry_at = retry_at or (eligibility.next_start_at if eligibility is not None else None)
-        super().__init__(message, retry_at=retry_at)
+        super().__init__(message)
         self.eligibility = eligibility
-        self.retry_at = retry_at
+        self.retry_at = retry_at or (eligibility.next_start_at if eligibility is not None else None)
         self.state = str(eligibility.state) if eligibility is not None else self.code
+
+    def details(self) -> dict:
+        # The same state name and reason the course and quiz endpoints show (quizzes.eligibility).
+        extra = {"state": self.state, "reason": self.message}
+        if self.retry_at is not None:
+            extra["retry_at"] = self.retry_at.isoformat()
+        return extra
 
 
 class QuizLocked(StartRefused):
@@ -62,7 +65,6 @@ class InvalidAnswer(QuizError):
 
     def __init__(self, message: str, *, field_errors: dict[str, list[str]]):
         super().__init__(message, field_errors=field_errors)
-        self.field_errors = field_errors
 
 
 class ContentError(QuizError):
@@ -71,5 +73,5 @@ class ContentError(QuizError):
     code = "invalid_content"
 
     def __init__(self, problems: list[str]):
-        super().__init__("Invalid content:\n- " + "\n- ".join(problems), problems=problems)
+        super().__init__("Invalid content:\n- " + "\n- ".join(problems))
         self.problems = problems

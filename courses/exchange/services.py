@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from core import audit
+from courses.errors import CourseError
 from courses.models import Course
 from quizzes import services as quiz_services
 from quizzes.errors import ContentError
@@ -17,10 +18,11 @@ from .common import ImportedQuestion, ParseResult
 FORMATS = {"gift": gift, "moodle-xml": moodle_xml, "csv": csv_format}
 
 
-class ImportRefused(Exception):
+class ImportRefused(CourseError):
+    code = "import_refused"
+
     def __init__(self, message: str, report: "ImportReport | None" = None):
         super().__init__(message)
-        self.message = message
         self.report = report
 
 

@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "accounts.auth.SurveyorSessionMiddleware",
     "accounts.access.ReadOnlyRolesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "core.middleware.DomainErrorMiddleware",  # domain errors a page does not handle: the error page
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
 ]

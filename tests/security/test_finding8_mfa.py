@@ -153,7 +153,7 @@ def test_finding8_token_endpoint_asks_for_the_second_factor():
     assert refused.status_code == 403 and refused.json()["code"] == "mfa_enrolment_required"
     device, _ = enrol(login("boss"), admin)
     missing = api.post("/api/v1/auth/token/", {"username": "boss", "password": PASSWORD}, format="json")
-    assert missing.status_code == 400 and "otp" in missing.json()
+    assert missing.status_code == 400 and missing.json()["errors"]["otp"]
     ok = api.post(
         "/api/v1/auth/token/",
         {"username": "boss", "password": PASSWORD, "otp": code_for(device, offset=30)},

@@ -7,7 +7,7 @@ import pytest
 from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
-from quizzes import api as quiz_api
+from core.api import exception_handler
 from quizzes import selectors, services
 from quizzes.errors import AttemptNotFound, QuizLocked
 from quizzes.models import Answer, Attempt, Choice, Question, QuizOverride
@@ -137,7 +137,7 @@ def test_a_course_lock_refuses_the_start_with_409(user):
     quiz = make_quiz()
     with pytest.raises(QuizLocked) as refused:
         services.start_attempt(user=user, quiz=quiz, lesson_lock="Read the lessons first.")
-    response = quiz_api.error_response(refused.value)
+    response = exception_handler(refused.value, {})
     assert response.status_code == 409
     assert response.data == {
         "detail": "Read the lessons first.",

@@ -73,7 +73,7 @@ def test_token_endpoint_returns_token_for_valid_credentials(api_client, user):
 def test_token_endpoint_rejects_bad_credentials_with_field_errors(api_client, user):
     response = api_client.post("/api/v1/auth/token/", {"username": user.username}, format="json")
     assert response.status_code == 400
-    assert "password" in response.json()
+    assert "password" in response.json()["errors"]
     response = api_client.post(
         "/api/v1/auth/token/", {"username": user.username, "password": "wrong"}, format="json"
     )

@@ -153,7 +153,7 @@ def test_a_surveyor_never_sees_answers(world, client):
     assert client.get(reverse("frontend:team_quiz", args=[quiz.pk])).status_code == 404
     assert client.get(reverse("frontend:team_quizzes")).status_code == 404
     assert client.post(reverse("frontend:team_export_start", args=["answers"])).status_code == 404
-    with pytest.raises(ValueError):
+    with pytest.raises(exports.ExportRefused):
         exports.request_export(requested_by=world.surveyor, kind="answers", params={})
     assert not ExportJob.objects.exists()
 
