@@ -14,6 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core import audit
+from core.errors import DomainError
 from courses.content_loader import KEY
 from courses.exchange.course_folder import course_document, write_document
 from courses.models import Course, CourseVersion
@@ -26,18 +27,22 @@ from .models import Draft, DraftItem, ReviewComment
 Kind = DraftItem.Kind
 
 
-class AuthoringError(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class AuthoringError(DomainError):
+    """The authoring family of domain errors (core.errors): refusals with a message for people."""
+
+    code = "authoring_refused"
 
 
 class NotAllowed(AuthoringError):
-    pass
+    http_status = 403
+    code = "not_allowed"
 
 
 class EditConflict(AuthoringError):
     """Someone else saved the item since this editor loaded it."""
+
+    http_status = 409
+    code = "edit_conflict"
 
     def __init__(self, item: DraftItem):
         who = item.updated_by.display_name if item.updated_by else "someone"
@@ -51,6 +56,8 @@ class EditConflict(AuthoringError):
 
 
 class DraftInvalid(AuthoringError):
+    code = "draft_invalid"
+
     def __init__(self, problems: list[str]):
         super().__init__(f"The draft has {len(problems)} problem(s); fix them first.")
         self.problems = problems
