@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from core import audit
 from core.queue import enqueue_after_commit
+from xapi import outbox as xapi_outbox
 
 from .errors import CourseError
 from .models import Certificate, CertificateSequence, CourseEvaluation, Enrollment
@@ -180,6 +181,7 @@ def issue_certificate(
     # A code looked up before it existed was cached as unknown. Forgotten now, not on commit: nobody
     # outside this transaction knows the new code before the certificate reaches its learner.
     forget_verification(certificate.verify_code, on_commit=False)
+    xapi_outbox.certificate_earned(certificate=certificate)
     audit.record(
         action="certificate.issued",
         target=certificate,

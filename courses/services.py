@@ -13,6 +13,7 @@ from elearn.markdown import render_markdown
 from quizzes import services as quiz_services
 from quizzes.errors import ContentError
 from quizzes.models import Pool
+from xapi import outbox as xapi_outbox
 
 from .content_loader import ParsedCourse, parse_course_dir
 from .errors import CourseError
@@ -326,6 +327,7 @@ def _refresh_progress(enrollment: Enrollment, *, now: datetime) -> Enrollment:
             fields += ["status", "started_at"]
     enrollment.save(update_fields=fields)
     if newly_completed:
+        xapi_outbox.course_completed(enrollment=enrollment)
         _on_course_completed(enrollment)
     return enrollment
 
@@ -508,6 +510,9 @@ def complete_lesson(*, user, lesson_id: int, now: datetime | None = None) -> Enr
                 lesson_minutes=view.lesson.minutes, first_opened_at=progress.first_opened_at, completed_at=now
             )
             progress.save(update_fields=["completed_at", "seconds_recorded"])
+            xapi_outbox.lesson_experienced(
+                user=user, enrollment=enrollment, lesson=view.lesson, progress=progress
+            )
             return _refresh_progress(enrollment, now=now)
     required = lesson_minimum_seconds(minimum_lesson_percent=percent, lesson_minutes=view.lesson.minutes)
     raise LessonTooSoon(
@@ -530,6 +535,7 @@ def start_quiz_attempt(*, user, quiz: Quiz, now: datetime | None = None):
         lesson_lock=lesson_lock,
         window_start=window_start,
         on_graded=_after_grading(actor=None, now=now),
+        on_started=lambda attempt: xapi_outbox.quiz_attempted(attempt=attempt),
     )
 
 
@@ -537,8 +543,9 @@ def attempt_graded(attempt: Attempt, *, actor, now: datetime) -> None:
     """What follows every grading, whichever way the attempt became graded (submit, deadline found on
     save or start, the sweep, staff closing it): progress stored, which evaluates completion, and
     `attempt.graded` audited. Runs inside the grading transaction, so all of it stands or none."""
-    _refresh_enrollments_for_attempt(attempt, now=now)
+    enrollment = _refresh_enrollments_for_attempt(attempt, now=now)
     _audit_graded(attempt, actor=actor, now=now)
+    xapi_outbox.attempt_graded(attempt=attempt, enrollment=enrollment)
 
 
 def _after_grading(*, actor, now: datetime) -> quiz_services.GradedHandler:
@@ -563,12 +570,12 @@ def _audit_graded(attempt: Attempt, *, actor, now: datetime) -> None:
     )
 
 
-def _refresh_enrollments_for_attempt(attempt: Attempt, *, now: datetime) -> None:
+def _refresh_enrollments_for_attempt(attempt: Attempt, *, now: datetime) -> Enrollment | None:
     enrollment = selectors.enrollment_for_quiz(user=attempt.user, quiz=attempt.quiz)
     if enrollment is None:
-        return
+        return None
     enrollment = Enrollment.objects.select_for_update().select_related("version").get(pk=enrollment.pk)
-    _refresh_progress(enrollment, now=now)
+    return _refresh_progress(enrollment, now=now)
 
 
 def submit_quiz_attempt(*, attempt_id: int, user, now: datetime | None = None) -> quiz_services.SubmitOutcome:

@@ -49,6 +49,7 @@ from .models import (
 # Called with each attempt right after it is graded, inside the grading transaction: how the course
 # layer refreshes progress, audits and evaluates completion without the quiz engine importing it.
 GradedHandler = Callable[[Attempt], None]
+StartedHandler = Callable[[Attempt], None]
 
 
 # --- content --------------------------------------------------------------------------------------
@@ -407,6 +408,7 @@ def start_attempt(
     lesson_lock: str | None = None,
     window_start: datetime | None = None,
     on_graded: GradedHandler | None = None,
+    on_started: StartedHandler | None = None,
 ) -> tuple[Attempt, bool]:
     """Resume the learner's open attempt, or start a new one: (attempt, created).
 
@@ -416,7 +418,14 @@ def start_attempt(
     grading stands even when the start is then refused; otherwise the learner would loop on "resume"
     until the sweep. Raises QuizLocked, AttemptLimitReached or CoolingDown (HTTP 409)."""
     now = now or timezone.now()
-    start = {"user": user, "quiz": quiz, "now": now, "lesson_lock": lesson_lock, "window_start": window_start}
+    start = {
+        "user": user,
+        "quiz": quiz,
+        "now": now,
+        "lesson_lock": lesson_lock,
+        "window_start": window_start,
+        "on_started": on_started,
+    }
     with transaction.atomic():
         _lock_learner(user)
         open_attempt = _open_attempt_for_update(user=user, quiz=quiz)
@@ -468,9 +477,16 @@ def refusal_for(eligibility: Eligibility) -> QuizError:
 
 
 def _start_new_attempt(
-    *, user, quiz: Quiz, now: datetime, lesson_lock: str | None, window_start: datetime | None
+    *,
+    user,
+    quiz: Quiz,
+    now: datetime,
+    lesson_lock: str | None,
+    window_start: datetime | None,
+    on_started: StartedHandler | None,
 ) -> tuple[Attempt, bool]:
-    """Decide with the one rule and create the attempt. The caller holds the learner's row lock."""
+    """Decide with the one rule and create the attempt, then call `on_started` in the same
+    transaction. The caller holds the learner's row lock."""
     submitted = Attempt.objects.filter(user=user, quiz=quiz, state=AttemptState.SUBMITTED).defer("layout")
     if window_start is not None:
         # A new training cycle starts a fresh count: last year's attempts do not use up this year's.
@@ -507,6 +523,8 @@ def _start_new_attempt(
         deadline=deadline,
         time_multiplier=multiplier,
     )
+    if on_started is not None:
+        on_started(attempt)
     return attempt, True
 
 

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "quizzes",
     "courses",
     "authoring",
+    "xapi",
 ]
 
 MIDDLEWARE = [
@@ -320,3 +321,19 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     }
 }
+
+# xAPI statements to a learning record store (xapi/, README "xAPI"): off, at no cost, unless
+# XAPI_LRS_ENDPOINT is set. Statements wait in an outbox table written with each event and are sent by
+# xapi.tasks.send_statements after commit and by beat every minute.
+XAPI_LRS_ENDPOINT = env("XAPI_LRS_ENDPOINT", default="")
+XAPI_LRS_USERNAME = env("XAPI_LRS_USERNAME", default="")
+XAPI_LRS_PASSWORD = env("XAPI_LRS_PASSWORD", default="")
+XAPI_ACCOUNT_HOMEPAGE = env("XAPI_ACCOUNT_HOMEPAGE", default=PUBLIC_BASE_URL)
+XAPI_ACTIVITY_BASE = env("XAPI_ACTIVITY_BASE", default=PUBLIC_BASE_URL)
+XAPI_ACTOR_EMAIL = env.bool("XAPI_ACTOR_EMAIL", default=False)
+XAPI_BATCH_SIZE = env.int("XAPI_BATCH_SIZE", default=50)
+XAPI_TIMEOUT_SECONDS = env.float("XAPI_TIMEOUT_SECONDS", default=10)
+XAPI_RETRY_BASE_SECONDS = env.float("XAPI_RETRY_BASE_SECONDS", default=5)
+XAPI_RETRY_MAX_SECONDS = env.float("XAPI_RETRY_MAX_SECONDS", default=600)
+if XAPI_LRS_ENDPOINT:
+    CELERY_BEAT_SCHEDULE["send-xapi-statements"] = {"task": "xapi.tasks.send_statements", "schedule": 60.0}
