@@ -1,7 +1,7 @@
 """Send pending outbox rows to the LRS in batches (xAPI `POST statements`), oldest first.
 
 - A batch the LRS accepts (200, or 204 when it already held every statement) is marked sent.
-- A batch it refuses as a whole (400 invalid, 409 conflicting id, 413 too large) is split: each
+- A batch it refuses as a whole (400/422 invalid, 409 conflicting id, 413 too large) is split: each
   statement is sent alone, so one bad statement is set aside (status `rejected`, with the LRS's answer)
   and never blocks the others.
 - Anything else (connection refused, timeout, 5xx, 401/403, 429) leaves the rows pending and opens a
@@ -33,7 +33,8 @@ logger = logging.getLogger(__name__)
 
 CIRCUIT_KEY = "xapi:lrs-unavailable-until"
 FAILURES_KEY = "xapi:lrs-consecutive-failures"
-SPLIT_STATUSES = {400, 409, 413}
+# 422: what Ralph (FastAPI) answers for an invalid statement where the spec says 400.
+SPLIT_STATUSES = {400, 409, 413, 422}
 
 
 @dataclass

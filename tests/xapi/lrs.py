@@ -94,15 +94,9 @@ class RalphLRS:
         self.process = subprocess.Popen(
             [
                 str(RALPH_PYTHON),
-                "-m",
-                "uvicorn",
-                "ralph.api:app",
-                "--host",
+                str(Path(__file__).with_name("ralph_server.py")),
                 "127.0.0.1",
-                "--port",
                 str(self.port),
-                "--log-level",
-                "warning",
             ],
             env=env,
             cwd=self.root,
