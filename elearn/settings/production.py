@@ -51,3 +51,13 @@ CSRF_COOKIE_SECURE = True
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+
+# xAPI to a learning record store (optional, README "xAPI"): when an LRS is configured, statements go
+# over HTTPS with the LRS's credentials, and the actor homePage is named explicitly (it says whose
+# employee ids the statements carry).
+if XAPI_LRS_ENDPOINT:
+    if not XAPI_LRS_ENDPOINT.startswith("https://"):
+        raise ImproperlyConfigured("XAPI_LRS_ENDPOINT must be an https:// URL (statements identify staff).")
+    required("XAPI_LRS_USERNAME")
+    required("XAPI_LRS_PASSWORD")
+    XAPI_ACCOUNT_HOMEPAGE = required("XAPI_ACCOUNT_HOMEPAGE")
