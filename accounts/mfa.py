@@ -5,7 +5,14 @@ Django admin; optional for everyone else. The rule is `mfa_required`; the page f
 
 Flow: the password login creates a session that is not yet verified; every page then sends the person
 to /accounts/2fa/verify/ (enrolled) or /accounts/2fa/setup/ (required but not enrolled) until they give
-a code. The admin login goes through the same session, so it is protected the same way."""
+a code. The admin login goes through the same session, so it is protected the same way.
+
+Single sign-on (sso/): when the organisation's identity provider says, in the signed ID token's `amr`
+claim, that it did multi-factor authentication (a value in OIDC_MFA_AMR_VALUES, default "mfa": Entra ID
+and Okta send it), that session counts as verified here and no second code is asked; the provider's
+policy is then the second factor. Otherwise (Google Workspace sends no `amr`; a provider sign-in with a
+password only) the rule above applies unchanged after the SSO sign-in: required roles set up or enter
+this engine's TOTP code, optional users who enrolled enter theirs. `session_verified` is the one test."""
 
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -29,6 +36,7 @@ from .models import Role
 MFA_REQUIRED_ROLES = frozenset({Role.ADMIN, "author", "medical_reviewer"})
 RECOVERY_CODE_COUNT = 10
 SESSION_ENROLLED = "mfa_enrolled"
+SESSION_VERIFIED_BY_PROVIDER = "mfa_verified_by_identity_provider"
 EXEMPT_PREFIXES = ("/accounts/2fa/", "/accounts/logout/", "/static/", "/healthz", "/readyz")
 
 
@@ -47,6 +55,23 @@ def mfa_required(user) -> bool:
 
 def is_enrolled(user) -> bool:
     return user_has_device(user, confirmed=True)
+
+
+def provider_did_multi_factor(amr) -> bool:
+    """Whether an SSO sign-in's `amr` claim (authentication methods, RFC 8176) shows multi-factor."""
+    trusted = set(getattr(settings, "OIDC_MFA_AMR_VALUES", []) or [])
+    methods = {amr} if isinstance(amr, str) else set(amr or [])
+    return bool(trusted & methods)
+
+
+def mark_verified_by_identity_provider(request) -> None:
+    """After the login of an SSO sign-in whose provider did multi-factor (the login's new session)."""
+    request.session[SESSION_VERIFIED_BY_PROVIDER] = True
+
+
+def session_verified(request) -> bool:
+    """A session that has given this engine's code, or whose SSO provider did multi-factor."""
+    return request.user.is_verified() or bool(request.session.get(SESSION_VERIFIED_BY_PROVIDER))
 
 
 # --- services -------------------------------------------------------------------------------------
@@ -157,7 +182,7 @@ class MFARequiredMiddleware:
     def __call__(self, request):
         if enforced() and not request.path.startswith(EXEMPT_PREFIXES):
             user = request.user
-            if user.is_authenticated and not user.is_verified():
+            if user.is_authenticated and not session_verified(request):
                 enrolled = request.session.get(SESSION_ENROLLED)
                 if enrolled is None:
                     enrolled = request.session[SESSION_ENROLLED] = is_enrolled(user)

@@ -162,18 +162,25 @@ def import_staff(*, text: str, commit: bool, actor=None) -> "staff_import.Import
     report = staff_import.validate(rows)
     if not commit or not report.ok:
         return report
-    with transaction.atomic():
-        report.user_ids = staff_import.apply(report)
-        for row in report.rows:
-            if row.action in ("create", "update") and "role" in row.changes:
-                audit.record(
-                    action="user.role_changed",
-                    target=("accounts.user", row.employee_id),
-                    actor=actor,
-                    data={"employee_id": row.employee_id, "role": row.changes["role"], "via": "staff import"},
-                )
-        apply_rules(user_ids=report.user_ids)
-        report.committed = True
+    return commit_staff_report(report, actor=actor, via="staff import")
+
+
+@transaction.atomic
+def commit_staff_report(report: "staff_import.ImportReport", *, actor=None, via: str):
+    """Write validated staff rows and assign courses to the people created or changed, in one
+    transaction; role changes are audited. The staff CSV import and single sign-on (sso/services.py,
+    one row per sign-in) both provision people through here."""
+    report.user_ids = staff_import.apply(report)
+    for row in report.rows:
+        if row.action in ("create", "update") and "role" in row.changes:
+            audit.record(
+                action="user.role_changed",
+                target=("accounts.user", row.employee_id),
+                actor=actor,
+                data={"employee_id": row.employee_id, "role": row.changes["role"], "via": via},
+            )
+    apply_rules(user_ids=report.user_ids)
+    report.committed = True
     return report
 
 

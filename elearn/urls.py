@@ -39,6 +39,7 @@ urlpatterns = [
     path("verify/", verify_views.verify_page, name="verify_form"),
     path("verify/<str:code>/", verify_views.verify_page, name="verify_certificate"),
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
+    path("accounts/sso/", include("sso.urls")),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[SchemaAccess]), name="schema"),

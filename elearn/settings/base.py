@@ -337,3 +337,13 @@ XAPI_RETRY_BASE_SECONDS = env.float("XAPI_RETRY_BASE_SECONDS", default=5)
 XAPI_RETRY_MAX_SECONDS = env.float("XAPI_RETRY_MAX_SECONDS", default=600)
 if XAPI_LRS_ENDPOINT:
     CELERY_BEAT_SCHEDULE["send-xapi-statements"] = {"task": "xapi.tasks.send_statements", "schedule": 60.0}
+
+# Single sign-on with the organisation's OpenID Connect provider (sso/, mozilla-django-oidc): on when
+# OIDC_ISSUER and OIDC_CLIENT_ID are set; every OIDC_* variable is read in sso/conf.py (README: Single
+# sign-on). The SSO backend comes first so that it can refuse a password login of an SSO person when
+# OIDC_LOCAL_PASSWORDS is off.
+from sso.conf import settings_from_env as _sso_settings  # noqa: E402
+
+INSTALLED_APPS += ["sso"]
+AUTHENTICATION_BACKENDS = ["sso.backend.SSOBackend", *AUTHENTICATION_BACKENDS]
+globals().update(_sso_settings(env))
