@@ -14,7 +14,7 @@
 The result is a row in the staff CSV import's columns (accounts/staff_import.py), so SSO provisioning is
 validated and written by the import's own code. Fields the provider does not manage (hire date, licence
 number), and claims it does not send at all, keep the person's current values; so does a supervisor who
-has no account yet (set at a later sign-in, once they exist). A claim sent empty clears the field. Roles: the highest role any of the person's groups maps to; no mapped group
+has no account yet (set at a later sign-in, once they exist). A claim sent empty clears the field. Roles: the first of ROLE_ORDER that any of the person's groups maps to; no mapped group
 means learner. Without OIDC_ROLE_GROUPS (or without the groups claim) roles stay as set in the engine
 (new people: learner). Surveyors are external and never come from the provider."""
 
@@ -32,7 +32,14 @@ FIELDS = {
     "supervisor_employee_id": "OIDC_CLAIM_SUPERVISOR",
 }
 # Highest first: a person in several mapped groups gets the most senior role.
-ROLE_ORDER = (Role.ADMIN, Role.DEPARTMENT_ADMIN, Role.SUPERVISOR, Role.LEARNER)
+ROLE_ORDER = (
+    Role.ADMIN,
+    Role.DEPARTMENT_ADMIN,
+    Role.MEDICAL_REVIEWER,
+    Role.AUTHOR,
+    Role.SUPERVISOR,
+    Role.LEARNER,
+)
 
 
 def claim_name(field: str) -> str:

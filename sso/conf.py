@@ -40,6 +40,12 @@ def settings_from_env(env) -> dict:
         "OIDC_CLAIM_GROUPS": env("OIDC_CLAIM_GROUPS", default="groups"),
         # Group -> role, e.g. "Training-Admins=admin,Shift-Supervisors=supervisor". No match: learner.
         "OIDC_ROLE_GROUPS": env("OIDC_ROLE_GROUPS", default=""),
+        # Claims every sign-in must carry with these values, e.g. "hd=lakeside.org" (Google Workspace's
+        # hosted domain): a token from outside the organisation is refused.
+        "OIDC_REQUIRE_CLAIMS": env.list("OIDC_REQUIRE_CLAIMS", default=[]),
+        # Create people at their first sign-in (just in time); off: only people already in the engine
+        # (staff CSV import, admin) may sign in, and are linked by employee id.
+        "OIDC_CREATE_USERS": env.bool("OIDC_CREATE_USERS", default=True),
         # Local passwords for people who sign in through SSO: off refuses their password logins (site,
         # admin, API token) and makes their password unusable at each SSO sign-in.
         "OIDC_LOCAL_PASSWORDS": env.bool("OIDC_LOCAL_PASSWORDS", default=True),

@@ -49,6 +49,16 @@ def sign_in(*, claims: dict, issuer: str, now=None) -> User:
             f"which the training engine needs to recognise you. {ASK}",
             subject=subject,
         )
+    for requirement in settings.OIDC_REQUIRE_CLAIMS:
+        name, _, value = requirement.partition("=")
+        if str(claims.get(name.strip(), "")) != value.strip():
+            raise SignInRefused(
+                "outside_organisation",
+                f"This account is not one of the organisation's (claim '{name.strip()}'). Sign in with your "
+                "work account.",
+                subject=subject,
+                data={"claim": name.strip(), "value": str(claims.get(name.strip(), ""))[:200]},
+            )
     identity = (
         SSOIdentity.objects.select_for_update()
         .select_related("user")
@@ -88,6 +98,12 @@ def sign_in(*, claims: dict, issuer: str, now=None) -> User:
                 subject=subject,
                 user_id=person.pk,
             )
+    if person is None and not settings.OIDC_CREATE_USERS:
+        raise SignInRefused(
+            "not_provisioned",
+            f"There is no training record for employee {employee_id} yet. {ASK}",
+            subject=subject,
+        )
     wanted_supervisor = claim_map._text(claims.get(claim_map.claim_name("supervisor_employee_id")))
     known = set(User.objects.filter(employee_id=wanted_supervisor).values_list("employee_id", flat=True))
     row = claim_map.staff_row(claims, current=person, known_employee_ids=known)
