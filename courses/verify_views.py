@@ -1,6 +1,7 @@
 """Public certificate verification: a page and an API endpoint, no login, rate-limited per client."""
 
 import json
+import re
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -12,7 +13,6 @@ from django.views.decorators.http import require_GET
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.ratelimit import cache_text, client_address, hit, hit_and_get
@@ -78,22 +78,63 @@ class VerifyCertificateAPI(APIView):
         operation_id="certificates_verify",
     )
     def get(self, request, code: str):
-        # The limit and the cached answer in one Redis round trip; the database only on a miss.
-        allowed, body = hit_and_get(
-            scope="verify",
-            key=client_address(request),
-            limit=settings.VERIFY_RATE_LIMIT_PER_MINUTE,
-            get=certificates.verification_cache_key(code),
-        )
-        if not allowed:
-            return Response(
+        return verify_api_response(request, code)
+
+
+def verify_api_response(request, code: str) -> HttpResponse:
+    """The verification API's answer: the limit and the cached answer in one Redis round trip, the
+    database only on a miss. Served by `VerifyFastPathMiddleware` ahead of the session and
+    authentication middleware; the view above is the same answer for the schema and the test client."""
+    allowed, body = hit_and_get(
+        scope="verify",
+        key=client_address(request),
+        limit=settings.VERIFY_RATE_LIMIT_PER_MINUTE,
+        get=certificates.verification_cache_key(code),
+    )
+    if not allowed:
+        return HttpResponse(
+            json.dumps(
                 {"detail": "Too many requests; try again in a minute.", "code": "rate_limited"},
-                status=429,
-                headers={"Retry-After": "60"},
-            )
-        if body is None:
-            body = json.dumps(verification_payload(certificates.verify(code=code)), cls=DjangoJSONEncoder)
-            cache_text(
-                certificates.verification_cache_key(code), body, timeout=certificates.VERIFY_CACHE_SECONDS
-            )
-        return HttpResponse(body, content_type="application/json")
+                separators=(",", ":"),
+            ),
+            status=429,
+            content_type="application/json",
+            headers={"Retry-After": "60"},
+        )
+    if body is None:
+        body = json.dumps(verification_payload(certificates.verify(code=code)), cls=DjangoJSONEncoder)
+        cache_text(certificates.verification_cache_key(code), body, timeout=certificates.VERIFY_CACHE_SECONDS)
+    return HttpResponse(body, content_type="application/json")
+
+
+VERIFY_API_PATH = re.compile(r"/api/v1/certificates/verify/(?P<code>[^/]+)/")
+
+
+class VerifyFastPathMiddleware:
+    """Public certificate verification answered ahead of the session, CSRF, authentication, MFA and
+    role middleware, none of which it needs (no login, no cookie, GET only), and of DRF's dispatch:
+    the rate limit and the cached answer are one Redis round trip, so the rest of the stack was most of
+    its cost. Placed right after SecurityMiddleware, so HTTPS redirects and security headers still
+    apply; the headers the later middleware would add (Content-Length, X-Frame-Options, CSP) and DRF's
+    own (Allow, Vary) are added here: `tests/unit/test_verify_fast_path.py` holds the answer equal to
+    the full stack's, header for header."""
+
+    def __init__(self, get_response):
+        from csp.middleware import CSPMiddleware
+        from django.middleware.clickjacking import XFrameOptionsMiddleware
+        from django.middleware.common import CommonMiddleware
+
+        self.get_response = get_response
+        self.finishers = [m(get_response) for m in (CommonMiddleware, XFrameOptionsMiddleware, CSPMiddleware)]
+
+    def __call__(self, request):
+        match = VERIFY_API_PATH.fullmatch(request.path_info) if request.method == "GET" else None
+        if match is None:
+            return self.get_response(request)
+        request.get_host()  # the Host check CommonMiddleware would make (DisallowedHost: 400)
+        response = verify_api_response(request, match["code"])
+        response["Allow"] = "GET, HEAD, OPTIONS"
+        response["Vary"] = "Accept, Cookie"  # as the full stack's answer (its session middleware adds Cookie)
+        for finisher in self.finishers:
+            response = finisher.process_response(request, response)
+        return response

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "core.middleware.ProbeMiddleware",  # first: probes over plain HTTP, by IP, never redirected
     "django.middleware.security.SecurityMiddleware",
+    "courses.verify_views.VerifyFastPathMiddleware",  # public verification: no session or user needed
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
