@@ -287,6 +287,8 @@ ESCALATE_DEPARTMENT_ADMIN_AFTER_DAYS = env.int("ESCALATE_DEPARTMENT_ADMIN_AFTER_
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # a hung mail server must not hold row locks for long
 
 # Sessions: an idle timeout and an absolute lifetime, shorter for privileged roles (accounts/sessions.py).
+# Database sessions, read with a query written once per process (accounts/session_store.py).
+SESSION_ENGINE = "accounts.session_store"
 SESSION_IDLE_TIMEOUT_MINUTES = env.float("SESSION_IDLE_TIMEOUT_MINUTES", default=60)
 SESSION_ABSOLUTE_LIFETIME_HOURS = env.float("SESSION_ABSOLUTE_LIFETIME_HOURS", default=12)
 SESSION_PRIVILEGED_IDLE_TIMEOUT_MINUTES = env.float("SESSION_PRIVILEGED_IDLE_TIMEOUT_MINUTES", default=20)

@@ -90,6 +90,12 @@ def main() -> int:
     parser.add_argument("--paths", default="autosave,page,submit")
     parser.add_argument("--submit-size", type=int, default=1500)
     parser.add_argument("--rate", type=int, default=100, help="py-spy samples per second")
+    parser.add_argument(
+        "--mode",
+        choices=["idle", "gil"],
+        default="gil",
+        help="gil: only the thread holding the GIL (where the CPU goes); idle: every thread, waiting included",
+    )
     parser.add_argument("--out", type=Path, default=rb.BENCH / "results" / "profile")
     parser.add_argument("--reuse", type=Path, help="a work dir of an earlier run whose database is kept")
     args = parser.parse_args()
@@ -150,7 +156,7 @@ def main() -> int:
                 script = "autosave.lua" if path == "autosave" else "page_autosave.lua"
                 rb.wrk(url, tsv, duration=3, threads=2, connections=16, script=script)
             spy_proc = subprocess.Popen(
-                [spy, "record", "--pid", str(proc.pid), "--subprocesses", "--idle", "--threads",
+                [spy, "record", "--pid", str(proc.pid), "--subprocesses", f"--{args.mode}", "--threads",
                  "--nonblocking", "--rate", str(args.rate), "--format", "raw", "--output", str(raw),
                  "--duration", str(args.duration + 2)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -154,3 +154,29 @@ def test_finding5_malformed_tokens_are_refused_not_500(person, header):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=header)
     assert client.get(ME).status_code in (401, 403)
+
+
+def test_finding5_token_and_user_are_built_as_the_orm_builds_them(person, django_assert_num_queries):
+    """The authentication reads the token and its user with one query written once per process; the
+    instances are what the ORM would give (every field), and the user needs no further query."""
+    from django.forms.models import model_to_dict
+    from rest_framework.test import APIRequestFactory
+
+    from accounts.tokens import KnoxTokenAuthentication
+
+    person.job_title, person.hire_date = "Charge nurse", timezone.localdate()
+    person.save()
+    token = login(person)["token"]
+    request = APIRequestFactory().get(ME, HTTP_AUTHORIZATION=f"Token {token}")
+    with django_assert_num_queries(1):
+        user, row = KnoxTokenAuthentication().authenticate(request)
+        assert row.user is user and user.department_id == person.department_id
+    orm_row = AuthToken.objects.select_related("user").get(digest=row.digest)
+    fields = [f.attname for f in AuthToken._meta.concrete_fields]
+    assert [getattr(row, f) for f in fields] == [getattr(orm_row, f) for f in fields]
+    user_fields = [f.attname for f in type(user)._meta.concrete_fields]
+    assert [getattr(user, f) for f in user_fields] == [getattr(orm_row.user, f) for f in user_fields]
+    assert model_to_dict(user) == model_to_dict(orm_row.user)
+    assert not row._state.adding and row._state.db == "default"
+    AuthToken.objects.filter(digest=row.digest).delete()  # revoked on another process: refused at once
+    assert not works(token)

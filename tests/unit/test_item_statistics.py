@@ -221,3 +221,33 @@ def test_grading_a_first_attempt_queues_one_refresh_task_a_minute_later(
     assert tasks.refresh_item_statistics_task.run(measured_quiz.pk) == 18  # the worker, a minute on
     stats, computed_at = statistics.stored_item_statistics(quiz=measured_quiz)
     assert computed_at == clock.now and [s.responses for s in stats] == [6, 6, 6]
+
+
+def test_refresh_is_scheduled_once_per_window_and_this_process_skips_the_cache_meanwhile(
+    settings, monkeypatch
+):
+    from django.core.cache import cache
+
+    from quizzes import statistics, tasks
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    cache.clear()
+    statistics._seen_scheduled.clear()
+    clock = [1000.0]
+    monkeypatch.setattr(statistics.time, "monotonic", lambda: clock[0])
+    scheduled, adds = [], []
+    monkeypatch.setattr(tasks.refresh_item_statistics_task, "apply_async", lambda **kw: scheduled.append(kw))
+    real_add = cache.add
+    monkeypatch.setattr(cache, "add", lambda *a, **kw: adds.append(a[0]) or real_add(*a, **kw))
+    statistics.schedule_refresh(7)
+    assert scheduled == [{"args": [7], "countdown": statistics.REFRESH_DELAY_SECONDS}] and len(adds) == 1
+    clock[0] += statistics.REFRESH_DELAY_SECONDS / 2 - 1
+    statistics.schedule_refresh(7)  # covered by the refresh already scheduled: no cache round trip
+    assert len(adds) == 1 and len(scheduled) == 1
+    clock[0] += 2
+    statistics.schedule_refresh(7)  # later in the window: the shared cache decides (still scheduled)
+    assert len(adds) == 2 and len(scheduled) == 1
+    statistics.schedule_refresh(8)  # another quiz has its own refresh
+    assert [s["args"] for s in scheduled] == [[7], [8]]
+    statistics._seen_scheduled.clear()
+    cache.clear()
