@@ -129,3 +129,35 @@ def grant_surveyor_access(*, user: User, departments, records_from, records_to, 
         },
     )
     return scope
+
+
+@transaction.atomic
+def provision_external_user(
+    *, source: str, username_hint: str, email: str = "", first_name: str = "", last_name: str = ""
+) -> User:
+    """Create the account of a person who arrives through an external system (an LMS launch, single
+    sign-on): a learner with no usable local password, audited with where they came from. The caller
+    decides whether an existing account matches first; this only creates."""
+    from core import audit
+
+    base = "".join(ch for ch in username_hint.lower() if ch.isalnum() or ch in "._-")[:140] or "person"
+    username, n = base, 1
+    while User.objects.filter(username=username).exists():
+        n += 1
+        username = f"{base}-{n}"
+    user = User(
+        username=username,
+        email=email[:254],
+        first_name=first_name[:150],
+        last_name=last_name[:150],
+        role=Role.LEARNER,
+    )
+    user.set_unusable_password()
+    user.save()
+    audit.record(
+        action="user.provisioned",
+        target=user,
+        subject_user_id=user.pk,
+        data={"source": source, "email": email},
+    )
+    return user

@@ -45,6 +45,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[SchemaAccess]), name="schema"),
     path("api/docs/", docs_view, name="api-docs"),
     path("api/v1/", include("elearn.api_urls")),
+    path("lti/", include("lti.urls")),
     path("", include("frontend.urls")),
 ]
 # MEDIA_URL is deliberately not served, not even with DEBUG: uploads go through permission-checked views.

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "courses",
     "authoring",
     "xapi",
+    "lti",
 ]
 
 MIDDLEWARE = [
@@ -182,6 +183,7 @@ CELERY_BEAT_SCHEDULE = {
     "record-worker-heartbeat": {"task": "core.tasks.record_worker_heartbeat", "schedule": 60.0},
     "expire-overdue-attempts": {"task": "courses.tasks.expire_overdue_attempts", "schedule": 60.0},
     "issue-missing-certificates": {"task": "courses.tasks.issue_missing_certificates", "schedule": 300.0},
+    "lti-resend-pending-scores": {"task": "lti.tasks.resend_pending_scores", "schedule": 300.0},
     "apply-assignment-rules": {
         "task": "courses.tasks.apply_assignment_rules",
         "schedule": crontab(hour=2, minute=15),
@@ -350,3 +352,9 @@ from sso.conf import settings_from_env as _sso_settings  # noqa: E402
 INSTALLED_APPS += ["sso"]
 AUTHENTICATION_BACKENDS = ["sso.backend.SSOBackend", *AUTHENTICATION_BACKENDS]
 globals().update(_sso_settings(env))
+
+# LTI 1.3 tool (lti/): platforms are registered in the admin; these only tune timings.
+LTI_NONCE_SECONDS = env.int("LTI_NONCE_SECONDS", default=600)  # login initiation -> launch
+LTI_LAUNCH_DATA_SECONDS = env.int("LTI_LAUNCH_DATA_SECONDS", default=3600)  # a deep-linking choice
+# How long a retired signing key stays in /lti/jwks/ after `rotate_lti_keys`.
+LTI_KEY_RETENTION_SECONDS = env.int("LTI_KEY_RETENTION_SECONDS", default=3600)

@@ -1,0 +1,141 @@
+"""The LTI platform simulator (tests/lti/platform_simulator.py) as a separate process on loopback, on a
+free port of LTI_TEST_PORTS (default 8160-8169), started once per test session and stopped after it;
+each test registers it afresh (`lti_platform`)."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import pytest
+import requests
+from django.conf import settings
+
+from lti import services
+from lti.models import Platform
+
+CLIENT_ID = "engine-tool-client"
+DEPLOYMENT_ID = "deployment-1"
+LAUNCH_URL = "http://testserver/lti/launch/"
+LEARNER_ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
+INSTRUCTOR_ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
+
+
+def _free_port() -> int:
+    first, last = (int(p) for p in os.environ.get("LTI_TEST_PORTS", "8160-8169").split("-"))
+    for port in range(first, last + 1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {first}-{last} for the LTI platform simulator")
+
+
+@pytest.fixture(scope="session")
+def lti_simulator_url():
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.lti.platform_simulator", "--port", str(port)],
+        cwd=settings.BASE_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                requests.get(f"{url}/jwks", timeout=1).raise_for_status()
+                break
+            except requests.RequestException:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    out = process.stdout.read().decode() if process.poll() is not None else ""
+                    raise RuntimeError(f"the LTI platform simulator did not start: {out}") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@dataclass
+class Sim:
+    url: str
+    platform: Platform
+
+    def prepare(self, **message) -> str:
+        message.setdefault("sub", "lms-user-1")
+        return requests.post(f"{self.url}/sim/launches", json=message, timeout=5).json()["lti_message_hint"]
+
+    def state(self) -> dict:
+        return requests.get(f"{self.url}/sim/state", timeout=5).json()
+
+    def fail_next_scores(self, count: int) -> None:
+        requests.post(f"{self.url}/sim/fail", json={"scores": count}, timeout=5)
+
+    def sign(self, **message) -> str:
+        return requests.post(f"{self.url}/sim/sign", json=message, timeout=5).json()["id_token"]
+
+
+@pytest.fixture
+def lti_platform(db, client, lti_simulator_url):
+    """The simulator registered in the admin's way (services.save_platform) and told the tool's keys."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        platform = services.save_platform(
+            platform=Platform(
+                name="Simulated Moodle",
+                issuer=lti_simulator_url,
+                client_id=CLIENT_ID,
+                auth_login_url=f"{lti_simulator_url}/auth",
+                auth_token_url=f"{lti_simulator_url}/token",
+                jwks_url=f"{lti_simulator_url}/jwks",
+            ),
+            deployment_ids=[DEPLOYMENT_ID],
+        )
+    tool_jwks = client.get("/lti/jwks/").json()
+    requests.post(
+        f"{lti_simulator_url}/sim/setup",
+        json={
+            "client_id": CLIENT_ID,
+            "deployment_id": DEPLOYMENT_ID,
+            "launch_url": LAUNCH_URL,
+            "tool_jwks": tool_jwks,
+            "lineitems": {"1": {"label": "Preset column", "scoreMaximum": 100, "resourceLinkId": "link-1"}},
+            "members": {
+                "course-7": [
+                    {
+                        "user_id": "lms-user-1",
+                        "name": "Rae Rivera",
+                        "email": "rae@example.org",
+                        "roles": [LEARNER_ROLE],
+                        "status": "Active",
+                    },
+                    {
+                        "user_id": "lms-user-2",
+                        "name": "Ola Okafor",
+                        "email": "ola@example.org",
+                        "roles": [LEARNER_ROLE],
+                        "status": "Active",
+                    },
+                    {
+                        "user_id": "lms-teacher",
+                        "name": "Tess Teacher",
+                        "email": "tess@example.org",
+                        "roles": [INSTRUCTOR_ROLE],
+                        "status": "Active",
+                    },
+                ]
+            },
+        },
+        timeout=5,
+    ).raise_for_status()
+    return Sim(url=lti_simulator_url, platform=platform)
