@@ -9,7 +9,13 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from . import keys, services
-from .models import Platform, ResourceLink, ScoreSubmission, ToolKey
+from .models import Platform, PlatformUser, ResourceLink, ScoreSubmission, ToolKey
+
+
+def _https_urls(field, **kwargs):
+    if isinstance(field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return field.formfield(**kwargs)
 
 
 class PlatformForm(forms.ModelForm):
@@ -21,6 +27,7 @@ class PlatformForm(forms.ModelForm):
 
     class Meta:
         model = Platform
+        formfield_callback = _https_urls
         fields = [
             "name",
             "issuer",
@@ -119,3 +126,30 @@ class ResourceLinkAdmin(_ReadOnly):
 class ScoreSubmissionAdmin(_ReadOnly):
     list_display = ("learner", "link", "score_given", "score_maximum", "timestamp", "status", "tries")
     list_filter = ("status",)
+
+
+@admin.register(PlatformUser)
+class PlatformUserAdmin(admin.ModelAdmin):
+    """Link a platform's user (its 'sub' in one deployment) to an account by hand; audited."""
+
+    list_display = ("sub", "platform", "deployment_id", "user", "email", "last_launch_at")
+    list_filter = ("platform",)
+    search_fields = ("sub", "email", "user__username")
+    fields = ("platform", "deployment_id", "sub", "user")
+    raw_id_fields = ("user",)
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None  # a link is made, not edited: delete is not offered either
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        saved = services.link_platform_user(
+            platform=obj.platform,
+            deployment_id=obj.deployment_id,
+            sub=obj.sub,
+            user=obj.user,
+            actor=request.user,
+        )
+        obj.pk = saved.pk

@@ -381,3 +381,27 @@ def save_platform(*, platform: Platform, deployment_ids: list[str], actor=None) 
         },
     )
     return platform
+
+
+@transaction.atomic
+def link_platform_user(
+    *, platform: Platform, deployment_id: str, sub: str, user: User, actor=None, now: datetime | None = None
+) -> PlatformUser:
+    """An admin links a platform's user to an existing account by hand (the way for accounts a launch
+    will not link by itself: staff powers, two accounts with one email). Audited."""
+    now = now or timezone.now()
+    identity, _ = PlatformUser.objects.update_or_create(
+        platform=platform,
+        deployment_id=deployment_id,
+        sub=sub,
+        defaults={"user": user, "email": user.email, "created_at": now, "last_launch_at": now},
+    )
+    audit.record(
+        action="lti.user_linked",
+        target=identity,
+        actor=actor,
+        subject_user_id=user.pk,
+        now=now,
+        data={"platform": platform.pk, "deployment": deployment_id, "sub": sub, "how": "by_admin"},
+    )
+    return identity

@@ -341,3 +341,41 @@ def test_login_initiation_sets_a_cross_site_state_cookie_over_https(lti_platform
     assert cookie["samesite"] == "None" and cookie["secure"] and cookie["httponly"]
     assert urlsplit(response["Location"]).netloc == urlsplit(lti_platform.url).netloc
     cache.clear()
+
+
+def test_platform_registered_and_a_staff_account_linked_by_hand_in_the_admin(client, db):
+    root = UserFactory(role=Role.ADMIN, is_staff=True, is_superuser=True)
+    client.force_login(root)
+    response = client.post(
+        "/admin/lti/platform/add/",
+        {
+            "name": "County Moodle",
+            "issuer": "https://moodle.example.org",
+            "client_id": "abc123",
+            "deployment_ids": "1\n2\n",
+            "auth_login_url": "https://moodle.example.org/mod/lti/auth.php",
+            "auth_token_url": "https://moodle.example.org/mod/lti/token.php",
+            "jwks_url": "https://moodle.example.org/mod/lti/certs.php",
+            "is_active": "on",
+            "match_by_email": "on",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    from lti.models import Platform
+
+    platform = Platform.objects.get(client_id="abc123")
+    assert sorted(platform.deployments.values_list("deployment_id", flat=True)) == ["1", "2"]
+    assert AuditEvent.objects.filter(action="lti.platform_registered", actor=root).count() == 1
+    page = client.get(f"/admin/lti/platform/{platform.pk}/change/").content.decode()
+    assert "http://testserver/lti/login/" in page and "http://testserver/lti/jwks/" in page
+
+    supervisor = UserFactory(role=Role.SUPERVISOR)
+    linked = client.post(
+        "/admin/lti/platformuser/add/",
+        {"platform": platform.pk, "deployment_id": "1", "sub": "moodle-42", "user": supervisor.pk},
+    )
+    assert linked.status_code == 302
+    assert PlatformUser.objects.get(sub="moodle-42").user == supervisor
+    assert AuditEvent.objects.filter(
+        action="lti.user_linked", actor=root, subject_user_id=supervisor.pk
+    ).exists()

@@ -24,7 +24,7 @@ from tests.course_helpers import read_all_lessons
 
 PASSWORD = "csp-e2e-password-2026"
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE_DIRS = [ROOT / app / "templates" for app in ("frontend", "core", "courses", "accounts")]
+TEMPLATE_DIRS = [ROOT / app / "templates" for app in ("frontend", "core", "courses", "accounts", "lti")]
 
 
 @pytest.mark.django_db

@@ -155,9 +155,10 @@ API_SAVE = 3  # token + user, read the one layout item, guarded upsert
 PAGE_AUTOSAVE = 4  # session, user, read the one layout item, guarded upsert
 # token + user, then the quiz engine's submit (savepoint, lock, answers, one upsert, update attempt,
 # release) and the course's after-grading path (learner, enrollment twice, progress: six reads and one
-# update; the audit chain: head, event, head)
-API_SUBMIT = 20
-PAGE_SUBMIT = 21  # session, user, then the same as the API
+# update; the audit chain: head, event, head; the LMS links to this quiz the learner launched, for
+# scores back to an LTI platform: one read)
+API_SUBMIT = 21
+PAGE_SUBMIT = 22  # session, user, then the same as the API
 RESULT_PAGE = 16  # session, user, attempt, questions, choices, answers, the course outline and standing
 
 
