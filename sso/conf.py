@@ -53,3 +53,16 @@ def settings_from_env(env) -> dict:
         # token's `amr` holds one of these values (the provider did multi-factor); empty: never.
         "OIDC_MFA_AMR_VALUES": env.list("OIDC_MFA_AMR_VALUES", default=["mfa"]),
     }
+
+
+def check_production(issuer: str, client_id: str, client_secret: str) -> None:
+    """Production settings refuse to start with a half or unsafe SSO configuration (the group-to-role
+    mapping is checked by the system check in sso/apps.py, against the roles themselves)."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    if not (issuer or client_id):
+        return
+    if not issuer.startswith("https://"):
+        raise ImproperlyConfigured("OIDC_ISSUER must be the provider's https:// issuer URL.")
+    if not client_id or not client_secret:
+        raise ImproperlyConfigured("Set OIDC_CLIENT_ID and OIDC_CLIENT_SECRET with OIDC_ISSUER.")

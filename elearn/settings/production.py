@@ -61,3 +61,9 @@ if XAPI_LRS_ENDPOINT:
     required("XAPI_LRS_USERNAME")
     required("XAPI_LRS_PASSWORD")
     XAPI_ACCOUNT_HOMEPAGE = required("XAPI_ACCOUNT_HOMEPAGE")
+
+# Single sign-on (optional, README "Single sign-on"): when configured, the issuer is HTTPS, the client is
+# confidential (sso/conf.py).
+from sso.conf import check_production as _check_sso  # noqa: E402
+
+_check_sso(OIDC_ISSUER, OIDC_RP_CLIENT_ID, OIDC_RP_CLIENT_SECRET)

@@ -108,6 +108,7 @@ def oidc_provider(live_server, tmp_path_factory):
         "OP_STATE_DIR": str(state_dir),
         "OP_SITE_URL": url,
         "PYTHONPATH": str(ROOT),
+        "OP_PARENT_PID": str(os.getpid()),
     }
     provider = Provider(url=url, state_dir=state_dir)
     provider.reset()

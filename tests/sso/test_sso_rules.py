@@ -174,3 +174,39 @@ def test_required_claims_and_turning_off_just_in_time_creation(settings):
     assert not User.objects.filter(employee_id="E500").exists()
     UserFactory(employee_id="E500")
     assert services.sign_in(claims=claims(hd="lakeside.org"), issuer=ISSUER).employee_id == "E500"
+
+
+def test_a_wrong_configuration_is_reported_before_it_is_used(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from sso.apps import check_role_groups
+    from sso.conf import check_production
+
+    settings.OIDC_ROLE_GROUPS = "Auditors=surveyor"
+    assert [error.id for error in check_role_groups()] == ["sso.E001"]
+    check_production("", "", "")  # SSO off
+    check_production("https://login.example.org/t/v2.0", "engine", "secret")
+    with pytest.raises(ImproperlyConfigured, match="https"):
+        check_production("http://login.example.org", "engine", "secret")
+    with pytest.raises(ImproperlyConfigured, match="OIDC_CLIENT_SECRET"):
+        check_production("https://login.example.org", "engine", "")
+
+
+def test_sso_pages_without_configuration_or_provider(client, settings):
+    settings.OIDC_ISSUER = ""
+    assert client.get("/accounts/sso/login/").status_code == 404
+    assert client.get("/accounts/sso/callback/?code=x&state=y").status_code == 404
+
+    from sso import provider
+
+    settings.OIDC_ISSUER = "http://127.0.0.1:9"  # nothing listens on the discard port
+    settings.OIDC_RP_CLIENT_ID = "engine"
+    settings.OIDC_TIMEOUT = 2
+    provider.forget()
+    response = client.get("/accounts/sso/login/")
+    assert response.status_code == 403
+    assert b"could not be reached" in response.content
+    response = client.get("/accounts/sso/callback/?code=x&state=never-issued")
+    assert response.status_code == 403
+    assert b"state not recognised" in response.content
+    assert AuditEvent.objects.filter(action="auth.sso_refused").count() == 2

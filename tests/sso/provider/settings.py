@@ -50,3 +50,26 @@ OIDC_IDTOKEN_EXPIRE = 300
 # so the provider's cookies get their own names.
 SESSION_COOKIE_NAME = "provider_sessionid"
 CSRF_COOKIE_NAME = "provider_csrftoken"
+
+
+def _exit_with_the_test_run() -> None:
+    """The fixture stops this process; if the test run itself is killed, the provider follows within a
+    second instead of holding its port."""
+    import threading
+    import time
+
+    parent = int(os.environ.get("OP_PARENT_PID", "0"))
+
+    def watch():
+        while True:
+            time.sleep(1)
+            try:
+                os.kill(parent, 0)
+            except OSError:
+                os._exit(0)
+
+    if parent:
+        threading.Thread(target=watch, daemon=True).start()
+
+
+_exit_with_the_test_run()
