@@ -5,7 +5,8 @@
   audiences), expiry, issue time and nonce are all checked, each failure with its own clear message;
 - claims are the ID token's, plus the userinfo endpoint's when its subject is the same;
 - the person is provisioned or updated by sso.services.sign_in (one transaction, audited);
-- `get_user` keeps Django's rule that an inactive person's session ends (the library's does not);
+- `get_user` is the password sessions' (accounts.auth): an inactive person's or an expired surveyor's
+  session ends (the library's get_user checks nothing);
 - a password login of an SSO person is refused when OIDC_LOCAL_PASSWORDS is off.
 """
 
@@ -13,9 +14,10 @@ import jwt
 import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
+
+from accounts.auth import ExpiringSurveyorBackend
 
 from . import provider, services
 from .services import SignInRefused
@@ -80,7 +82,9 @@ class SSOBackend(OIDCAuthenticationBackend):
             raise SignInRefused("provider_unavailable", str(exc)) from exc
 
     def get_user(self, user_id):
-        return ModelBackend.get_user(self, user_id)
+        # A session's user: the same read and checks as a password session's (active, surveyor expiry),
+        # which the library's get_user skips. Sessions made by force_login use this first backend too.
+        return ExpiringSurveyorBackend().get_user(user_id)
 
     def _refuse_local_password(self, username) -> None:
         if settings.OIDC_LOCAL_PASSWORDS:

@@ -4,6 +4,6 @@ from . import views
 
 app_name = "sso"
 urlpatterns = [
-    path("login/", views.StartView.as_view(), name="login"),
+    path("login/", views.StartView.as_view(), name="start"),
     path("callback/", views.callback, name="callback"),
 ]
