@@ -39,6 +39,7 @@ def to_ralph(xapi_on, ralph):
     xapi_on.XAPI_LRS_USERNAME = USERNAME
     xapi_on.XAPI_LRS_PASSWORD = PASSWORD
     xapi_on.XAPI_BATCH_SIZE = 7  # several batches per course
+    xapi_on.XAPI_RETRY_BASE_SECONDS = 60  # a backoff window no slow machine outlasts within a test
     return ralph
 
 
