@@ -103,9 +103,12 @@ def _backoff_seconds(failures: int) -> float:
     return min(settings.XAPI_RETRY_MAX_SECONDS, base) * random.uniform(0.8, 1.0)  # noqa: S311 - jitter
 
 
-def retry_delay() -> float:
-    """How long until the circuit closes (for the task's own retry)."""
-    return _backoff_seconds(max(cache.get(FAILURES_KEY, 1) - 1, 0))
+def seconds_until_retry(now: datetime | None = None) -> float:
+    """How long until the circuit closes: the countdown of the sending task's own retry."""
+    until = cache.get(CIRCUIT_KEY)
+    if until is None:
+        return settings.XAPI_RETRY_BASE_SECONDS
+    return max(until - (now or timezone.now()).timestamp(), 0) + 0.5
 
 
 def _open_circuit(now: datetime, error: str) -> None:

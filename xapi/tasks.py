@@ -10,8 +10,11 @@ def send_statements(self) -> dict:
     after the last retry the beat sweep keeps trying, one request per backoff window."""
     report = sender.send_pending()
     if not self.request.is_eager:
-        if report.failed:
-            raise self.retry(countdown=sender.retry_delay())
+        # The task that failed retries once the circuit closes, and so does a retry that finds it still
+        # open (another sender failed meanwhile); a fresh task that finds it open leaves the work to
+        # the retrying one and the sweep, so an outage costs one request per backoff window.
+        if report.failed or (report.waiting and self.request.retries):
+            raise self.retry(countdown=sender.seconds_until_retry())
         if report.remaining:
             self.apply_async()
     return {"sent": report.sent, "rejected": report.rejected, "failed": report.failed}

@@ -3,6 +3,7 @@ import pytest
 from courses import services
 from tests.course_helpers import load_tiny
 from tests.factories import UserFactory
+from tests.xapi.lrs import PASSWORD, USERNAME, RalphLRS, ensure_venv
 
 
 @pytest.fixture
@@ -32,3 +33,24 @@ def learner(db):
 def enrollment(tiny, learner):
     enrollment, _ = services.enroll(user=learner, course=tiny.course)
     return enrollment
+
+
+@pytest.fixture(scope="session")
+def ralph(tmp_path_factory):
+    ensure_venv()
+    lrs = RalphLRS(tmp_path_factory.mktemp("ralph"))
+    lrs.start()
+    yield lrs
+    lrs.stop()
+
+
+@pytest.fixture
+def to_ralph(xapi_on, ralph):
+    if ralph.process is None:  # a failed test may have left it stopped
+        ralph.start()
+    xapi_on.XAPI_LRS_ENDPOINT = ralph.endpoint
+    xapi_on.XAPI_LRS_USERNAME = USERNAME
+    xapi_on.XAPI_LRS_PASSWORD = PASSWORD
+    xapi_on.XAPI_BATCH_SIZE = 7  # several batches per course
+    xapi_on.XAPI_RETRY_BASE_SECONDS = 60  # a backoff window no slow machine outlasts within a test
+    return ralph

@@ -13,34 +13,13 @@ from courses import certificates
 from courses.models import Enrollment, Lesson
 from tests.certificate_helpers import evaluate
 from tests.course_helpers import course_quizzes, read_all_lessons, take_quiz
-from tests.xapi.lrs import PASSWORD, USERNAME, RalphLRS, ensure_venv
+from tests.xapi.lrs import USERNAME, RalphLRS
 from xapi import sender
 from xapi import statements as xs
 from xapi.config import current
 from xapi.models import OutboxStatement
 
 pytestmark = [pytest.mark.lrs, pytest.mark.django_db]
-
-
-@pytest.fixture(scope="session")
-def ralph(tmp_path_factory):
-    ensure_venv()
-    lrs = RalphLRS(tmp_path_factory.mktemp("ralph"))
-    lrs.start()
-    yield lrs
-    lrs.stop()
-
-
-@pytest.fixture
-def to_ralph(xapi_on, ralph):
-    if ralph.process is None:  # a failed test may have left it stopped
-        ralph.start()
-    xapi_on.XAPI_LRS_ENDPOINT = ralph.endpoint
-    xapi_on.XAPI_LRS_USERNAME = USERNAME
-    xapi_on.XAPI_LRS_PASSWORD = PASSWORD
-    xapi_on.XAPI_BATCH_SIZE = 7  # several batches per course
-    xapi_on.XAPI_RETRY_BASE_SECONDS = 60  # a backoff window no slow machine outlasts within a test
-    return ralph
 
 
 def in_lrs(ralph: RalphLRS, enrollment) -> list[dict]:
