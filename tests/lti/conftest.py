@@ -84,8 +84,7 @@ class Sim:
         return requests.post(f"{self.url}/sim/sign", json=message, timeout=5).json()["id_token"]
 
 
-@pytest.fixture
-def lti_platform(db, client, lti_simulator_url):
+def register_simulator(sim_url: str, *, tool_base: str, tool_jwks: dict) -> Sim:
     """The simulator registered in the admin's way (services.save_platform) and told the tool's keys."""
     from django.db import transaction
 
@@ -93,21 +92,21 @@ def lti_platform(db, client, lti_simulator_url):
         platform = services.save_platform(
             platform=Platform(
                 name="Simulated Moodle",
-                issuer=lti_simulator_url,
+                issuer=sim_url,
                 client_id=CLIENT_ID,
-                auth_login_url=f"{lti_simulator_url}/auth",
-                auth_token_url=f"{lti_simulator_url}/token",
-                jwks_url=f"{lti_simulator_url}/jwks",
+                auth_login_url=f"{sim_url}/auth",
+                auth_token_url=f"{sim_url}/token",
+                jwks_url=f"{sim_url}/jwks",
             ),
             deployment_ids=[DEPLOYMENT_ID],
         )
-    tool_jwks = client.get("/lti/jwks/").json()
     requests.post(
-        f"{lti_simulator_url}/sim/setup",
+        f"{sim_url}/sim/setup",
         json={
             "client_id": CLIENT_ID,
             "deployment_id": DEPLOYMENT_ID,
-            "launch_url": LAUNCH_URL,
+            "launch_url": f"{tool_base}/lti/launch/",
+            "login_url": f"{tool_base}/lti/login/",
             "tool_jwks": tool_jwks,
             "lineitems": {"1": {"label": "Preset column", "scoreMaximum": 100, "resourceLinkId": "link-1"}},
             "members": {
@@ -138,4 +137,12 @@ def lti_platform(db, client, lti_simulator_url):
         },
         timeout=5,
     ).raise_for_status()
-    return Sim(url=lti_simulator_url, platform=platform)
+    return Sim(url=sim_url, platform=platform)
+
+
+@pytest.fixture
+def lti_platform(db, client, lti_simulator_url):
+    """The simulator registered, for a tool driven by Django's test client (http://testserver)."""
+    return register_simulator(
+        lti_simulator_url, tool_base="http://testserver", tool_jwks=client.get("/lti/jwks/").json()
+    )

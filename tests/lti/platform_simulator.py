@@ -138,8 +138,25 @@ class Platform:
             f'<form id="post" method="post" action="{setup["launch_url"]}">'
             f'<input type="hidden" name="id_token" value="{token}">'
             f'<input type="hidden" name="state" value="{params["state"]}"></form>'
+            "<script>document.getElementById('post').submit();</script>"
         )
         return 200, html
+
+    def start_page(self, hint: str) -> str:
+        """What the LMS page does when a person clicks the tool's link: third-party login initiation."""
+        message = self.launches[hint]
+        fields = {
+            "iss": self.base,
+            "login_hint": message["sub"],
+            "lti_message_hint": hint,
+            "client_id": self.setup["client_id"],
+            "target_link_uri": self.setup["launch_url"],
+        }
+        inputs = "".join(f'<input type="hidden" name="{k}" value="{v}">' for k, v in fields.items())
+        return (
+            f'<form id="start" method="post" action="{self.setup["login_url"]}">{inputs}</form>'
+            "<script>document.getElementById('start').submit();</script>"
+        )
 
     # --- services -------------------------------------------------------------------------------------
     def issue_token(self, form: dict) -> tuple[int, dict]:
@@ -212,6 +229,8 @@ def make_handler(platform: Platform):
                 if url.path == "/auth":
                     status, html = platform.authenticate(query)
                     return self._send(status, html, "text/html")
+                if url.path == "/sim/start":
+                    return self._send(200, platform.start_page(query["hint"]), "text/html")
                 if url.path == "/sim/state":
                     return self._send(
                         200,
