@@ -78,7 +78,7 @@ class PlatformAdmin(admin.ModelAdmin):
         return format_html(
             "Login initiation URL: <code>{}</code><br>Redirect / launch URL: <code>{}</code><br>"
             "Deep linking URL: <code>{}</code><br>Public keyset URL: <code>{}</code>",
-            url("lti:login"),
+            url("lti:login_initiation"),
             url("lti:launch"),
             url("lti:launch"),
             url("lti:jwks"),

@@ -23,7 +23,6 @@ ALLOWED = {
     "/team/evidence/",
     "/api/v1/auth/token/",
     "/api/v1/auth/logout/",
-    "/lti/login/",  # LTI login initiation: only a redirect to the LMS (a launch never signs in a surveyor)
 }
 # The health probes answer ahead of every middleware and accept only GET (405 for any write): no
 # write exists there to refuse.
