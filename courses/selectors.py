@@ -12,10 +12,12 @@ from quizzes.models import Attempt, AttemptState, Quiz
 from quizzes.services import applicable_overrides
 
 from .models import Certificate, Course, CourseVersion, Enrollment, Lesson, LessonProgress, Module
+from .next_step import NextStep, next_step, step_after_reading
 from .progress import Progress
 
 # What course_outlines reads from each enrollment without a query of its own.
-OUTLINE_RELATED = ("course", "version", "version__final_exam", "update_quiz")
+# The learner's supervisor is named in the next step when only skill sign-offs remain.
+OUTLINE_RELATED = ("course", "version", "version__final_exam", "update_quiz", "user__supervisor")
 
 
 def local_today() -> date:
@@ -64,7 +66,7 @@ def enrollment_for_quiz(*, user, quiz: Quiz) -> Enrollment | None:
             | Q(kind=Enrollment.Kind.UPDATE, update_quiz=quiz)
         )
         .exclude(status=Enrollment.Status.EXEMPT)
-        .select_related("version")
+        .select_related(*OUTLINE_RELATED)
         .order_by("-cycle")
         .first()
     )
@@ -84,14 +86,22 @@ def enrollment_quiz_ids(enrollment: Enrollment) -> list[int]:
     return version_quiz_ids(enrollment.version)
 
 
-def unread_lessons_for_quiz(*, enrollment: Enrollment, quiz: Quiz) -> int:
+def lesson_reading_for_quiz(*, enrollment: Enrollment, quiz: Quiz) -> tuple[int, int, str | None]:
+    """The lessons a quiz's lock covers (its module's; the whole enrollment's for the final exam or an
+    update quiz): (read, total, title of the first unread in course order). 1 query."""
     lessons = enrollment_lessons(enrollment)
     if enrollment.kind == Enrollment.Kind.REGULAR and quiz.kind != Quiz.Kind.FINAL:
         lessons = lessons.filter(module__quiz=quiz)
     read = LessonProgress.objects.filter(
         enrollment=enrollment, lesson=OuterRef("pk"), completed_at__isnull=False
     )
-    return lessons.exclude(Exists(read)).count()
+    rows = list(
+        lessons.annotate(is_read=Exists(read))
+        .order_by("module__position", "position")
+        .values_list("title", "is_read")
+    )
+    unread = [title for title, is_read in rows if not is_read]
+    return len(rows) - len(unread), len(rows), (unread[0] if unread else None)
 
 
 def compute_progress(enrollment: Enrollment) -> Progress:
@@ -151,6 +161,7 @@ class CatalogEntry:
     version: CourseVersion | None
     overdue: bool = False
     next_quiz: "QuizState | None" = None  # unfinished enrollments: the quiz the next step is about
+    next_step: NextStep | None = None  # enrolled: the one next step (courses.next_step)
 
 
 def learner_catalog(*, user) -> list[CatalogEntry]:
@@ -199,10 +210,25 @@ def learner_catalog(*, user) -> list[CatalogEntry]:
         if entry.enrollment is not None
         and entry.enrollment.status not in (Enrollment.Status.COMPLETED, Enrollment.Status.EXEMPT)
     ]
-    for entry, outline in zip(
-        unfinished, course_outlines(enrollments=[e.enrollment for e in unfinished]), strict=True
-    ):
-        entry.next_quiz = outline.next_quiz
+    outlines = dict(
+        zip(
+            [e.enrollment.pk for e in unfinished],
+            course_outlines(enrollments=[e.enrollment for e in unfinished]),
+            strict=True,
+        )
+    )
+    for entry in unfinished:
+        entry.next_quiz = outlines[entry.enrollment.pk].next_quiz
+    # One query, only when a course is complete: which certificates wait for the course evaluation.
+    completed = [e for e in entries if e.enrollment and e.enrollment.status == Enrollment.Status.COMPLETED]
+    pending = {e.pk for e in enrollments_awaiting_evaluation(user=user)} if completed else set()
+    for entry in entries:
+        if entry.enrollment is not None:
+            entry.next_step = learner_next_step(
+                enrollment=entry.enrollment,
+                outline=outlines.get(entry.enrollment.pk),
+                evaluation_pending=entry.enrollment.pk in pending,
+            )
 
     def order(entry: CatalogEntry):
         e = entry.enrollment
@@ -218,6 +244,7 @@ class QuizState:
 
     quiz: Quiz
     eligibility: Eligibility
+    next_lesson: Lesson | None = None  # the first unread lesson the quiz's lesson lock covers
 
     state = property(lambda self: str(self.eligibility.state))
     label = property(lambda self: self.eligibility.label)
@@ -269,13 +296,42 @@ class CourseOutline:
         )
 
 
-def lesson_lock_reason(*, quiz: Quiz, unread: int) -> str | None:
-    """The course layer's lock on a quiz, in the words the learner sees; None when open."""
-    if not quiz.require_lessons_read or not unread:
+def learner_next_step(
+    *,
+    enrollment: Enrollment,
+    outline,
+    evaluation_pending: bool | None = None,
+    after_reading: int | None = None,
+) -> NextStep:
+    """The enrollment's next step (courses.next_step), naming the learner's supervisor for sign-offs
+    (read through OUTLINE_RELATED: no query of its own). evaluation_pending: None asks
+    awaits_evaluation (one query, only for a completed course). after_reading: a lesson id, for the
+    step once that lesson is read (what a lesson's "Mark as read and ..." leads to)."""
+    if evaluation_pending is None:
+        evaluation_pending = enrollment.status == Enrollment.Status.COMPLETED and awaits_evaluation(
+            enrollment
+        )
+    supervisor = enrollment.user.supervisor
+    context = {
+        "enrollment": enrollment,
+        "outline": outline,
+        "evaluation_pending": evaluation_pending,
+        "supervisor_name": supervisor.display_name if supervisor else None,
+    }
+    if after_reading is not None:
+        return step_after_reading(lesson_id=after_reading, **context)
+    return next_step(**context)
+
+
+def lesson_lock_reason(*, quiz: Quiz, read: int, total: int, next_title: str | None) -> str | None:
+    """The course layer's lock on a quiz, in the words the learner sees: how far the reading is and
+    where to go on ("3 of 6 lessons read · continue with ..."); None when open."""
+    if not quiz.require_lessons_read or read >= total:
         return None
+    lessons = "lesson" if total == 1 else "lessons"
     if quiz.kind == Quiz.Kind.FINAL:
-        return f"Read every lesson of the course before the final exam ({unread} still unread)."
-    return f"Read every lesson of this module before the quiz ({unread} still unread)."
+        lessons += " of the course"
+    return f"{read} of {total} {lessons} read · continue with {next_title}"
 
 
 def quiz_start_context(*, user, quiz: Quiz) -> tuple[str | None, datetime | None]:
@@ -286,22 +342,33 @@ def quiz_start_context(*, user, quiz: Quiz) -> tuple[str | None, datetime | None
     enrollment = enrollment_for_quiz(user=user, quiz=quiz)
     if enrollment is None:
         return "This quiz is not part of a course you are enrolled in.", None
-    unread = unread_lessons_for_quiz(enrollment=enrollment, quiz=quiz) if quiz.require_lessons_read else 0
+    lock = None
+    if quiz.require_lessons_read:
+        read, total, next_title = lesson_reading_for_quiz(enrollment=enrollment, quiz=quiz)
+        lock = lesson_lock_reason(quiz=quiz, read=read, total=total, next_title=next_title)
     # Attempts count toward the limit and cool-down from the start of the enrollment (a new cycle
     # starts afresh).
-    return lesson_lock_reason(quiz=quiz, unread=unread), enrollment.enrolled_at
+    return lock, enrollment.enrolled_at
 
 
-def _quiz_state(quiz: Quiz, attempts: list[Attempt], *, overrides, unread: int, now: datetime) -> QuizState:
+def _quiz_state(quiz: Quiz, attempts: list[Attempt], *, overrides, lessons: list, now: datetime) -> QuizState:
+    """lessons: the (lesson, read) pairs the quiz's lesson lock covers, in course order."""
+    unread = [lesson for lesson, read in lessons if not read]
     return QuizState(
         quiz=quiz,
         eligibility=quiz_eligibility(
             quiz=quiz,
             attempts=attempts,
             overrides=overrides_for(overrides, quiz.pk),
-            lesson_lock=lesson_lock_reason(quiz=quiz, unread=unread),
+            lesson_lock=lesson_lock_reason(
+                quiz=quiz,
+                read=len(lessons) - len(unread),
+                total=len(lessons),
+                next_title=unread[0].title if unread else None,
+            ),
             now=now,
         ),
+        next_lesson=unread[0] if unread else None,
     )
 
 
@@ -368,19 +435,19 @@ def course_outlines(
             for s in SkillSignoff.objects.filter(enrollment__in=skilled).select_related("observer")
         }
 
-    def state_of(enrollment: Enrollment, quiz: Quiz, unread: int) -> QuizState:
+    def state_of(enrollment: Enrollment, quiz: Quiz, lessons: list) -> QuizState:
         # The window: attempts count from the start of this enrollment (a new cycle starts afresh).
         attempts = [
             a for a in all_attempts if a.quiz_id == quiz.pk and a.started_at >= enrollment.enrolled_at
         ]
-        return _quiz_state(quiz, attempts, overrides=overrides, unread=unread, now=now)
+        return _quiz_state(quiz, attempts, overrides=overrides, lessons=lessons, now=now)
 
     outlines = []
     for enrollment in enrollments:
         is_update = enrollment.kind == Enrollment.Kind.UPDATE
         modules = []
         all_lessons = []
-        total_unread = 0
+        all_pairs = []
         for module in modules_by_version.get(enrollment.version_id, []):
             lessons = [
                 (lesson, (enrollment.pk, lesson.pk) in read_ids)
@@ -390,9 +457,8 @@ def course_outlines(
             if is_update and not lessons:
                 continue
             all_lessons += [lesson for lesson, _ in lessons]
-            unread = sum(1 for _, read in lessons if not read)
-            total_unread += unread
-            state = None if is_update else state_of(enrollment, module.quiz, unread)
+            all_pairs += lessons
+            state = None if is_update else state_of(enrollment, module.quiz, lessons)
             modules.append(ModuleOutline(module, lessons, state))
         final_exam = finals[enrollment.pk]
         outlines.append(
@@ -400,7 +466,7 @@ def course_outlines(
                 enrollment=enrollment,
                 version=enrollment.version,
                 modules=modules,
-                final_exam=state_of(enrollment, final_exam, total_unread) if final_exam else None,
+                final_exam=state_of(enrollment, final_exam, all_pairs) if final_exam else None,
                 progress=stored_progress(enrollment),
                 overdue=is_overdue(enrollment),
                 all_lessons=all_lessons,
@@ -457,7 +523,7 @@ def lesson_for_learner(*, user, lesson_id: int) -> LessonView | None:
     # A regular enrollment on this version first; else a clinical update that covers this lesson.
     candidates = list(
         Enrollment.objects.filter(user=user, version_id=lesson.module.version_id)
-        .select_related("course", "version")
+        .select_related(*OUTLINE_RELATED)
         .order_by("kind", "-cycle")
     )
     enrollment = next(

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from courses import selectors as course_selectors
 from courses import services as course_services
 from courses.models import Course
+from courses.next_step import lesson_button_words
 from quizzes import grading
 from quizzes import selectors as quiz_selectors
 from quizzes import services as quiz_services
@@ -21,6 +22,7 @@ from quizzes.errors import AttemptClosed, AttemptNotFound, DeadlinePassed, QuizE
 from quizzes.models import Quiz
 
 from .forms import FormAnswerError, flatten, response_from_form, review_flag
+from .templatetags.step_tags import step_url
 
 
 def login_required_htmx(view):
@@ -101,17 +103,14 @@ def course_detail(request, slug):
     if enrollment is None:
         raise Http404("No such course.")
     outline = course_selectors.course_outline(enrollment=enrollment)
-    next_lesson = next((lesson for m in outline.modules for lesson, read in m.lessons if not read), None)
     awaiting = enrollment.status == "completed" and course_selectors.awaits_evaluation(enrollment)
+    step = course_selectors.learner_next_step(
+        enrollment=enrollment, outline=outline, evaluation_pending=awaiting
+    )
     return render(
         request,
         "frontend/course.html",
-        {
-            "outline": outline,
-            "course": enrollment.course,
-            "next_lesson": next_lesson,
-            "awaiting_evaluation": awaiting,
-        },
+        {"outline": outline, "course": enrollment.course, "next_step": step},
     )
 
 
@@ -129,16 +128,11 @@ def update_detail(request, enrollment_id):
     if enrollment is None:
         raise Http404("No such update.")
     outline = course_selectors.course_outline(enrollment=enrollment)
-    next_lesson = next((lesson for m in outline.modules for lesson, read in m.lessons if not read), None)
+    step = course_selectors.learner_next_step(enrollment=enrollment, outline=outline)
     return render(
         request,
         "frontend/course.html",
-        {
-            "outline": outline,
-            "course": enrollment.course,
-            "next_lesson": next_lesson,
-            "awaiting_evaluation": False,
-        },
+        {"outline": outline, "course": enrollment.course, "next_step": step},
     )
 
 
@@ -149,16 +143,27 @@ def lesson_detail(request, lesson_id):
     if view is None:
         raise Http404("No such lesson.")
     course_services.open_lesson(user=request.user, lesson_id=lesson_id)
+    outline = course_selectors.course_outline(enrollment=view.enrollment)
+    after_reading = course_selectors.learner_next_step(
+        enrollment=view.enrollment, outline=outline, after_reading=view.lesson.pk
+    )
     return render(
         request,
         "frontend/lesson.html",
-        {"view": view, "course": view.enrollment.course, "module_quiz": module_quiz_after(view)},
+        {
+            "view": view,
+            "course": view.enrollment.course,
+            "module_quiz": module_quiz_after(view),
+            # Unread: where "Mark as read and ..." leads; read: the course's next step, shown below it.
+            "next_step": after_reading,
+            "read_words": lesson_button_words(after_reading),
+        },
     )
 
 
 def module_quiz_after(view):
-    """The module's quiz when this lesson is the module's last (the next step is the quiz, not the next
-    module's first lesson); None otherwise. Whether the quiz may start is the quiz page's to say."""
+    """The pager's link past a module's last lesson: the module's quiz, in course order (navigation;
+    the next step itself is courses.next_step's)."""
     ends_module = view.next is None or view.next.module_id != view.module.pk
     if ends_module and view.enrollment.kind == "regular" and view.module.quiz_id:
         return view.module.quiz
@@ -174,15 +179,11 @@ def lesson_mark_read(request, lesson_id):
         messages.warning(request, error.message)
         return redirect("frontend:lesson", lesson_id=lesson_id)
     # Other refusals (not enrolled: 404) are the error page's (core.middleware.DomainErrorMiddleware).
+    # The next step (courses.next_step): the next lesson, the module quiz just unlocked, the final exam...
     view = course_selectors.lesson_for_learner(user=request.user, lesson_id=lesson_id)
-    quiz = module_quiz_after(view)
-    if quiz is not None:
-        return redirect("frontend:quiz", quiz_id=quiz.pk)
-    if view.next is not None:
-        return redirect("frontend:lesson", lesson_id=view.next.pk)
-    if view.enrollment.kind == "update":
-        return redirect("frontend:update", enrollment_id=view.enrollment.pk)
-    return redirect("frontend:course", slug=view.enrollment.course.slug)
+    outline = course_selectors.course_outline(enrollment=view.enrollment)
+    step = course_selectors.learner_next_step(enrollment=view.enrollment, outline=outline)
+    return redirect(step_url(step, view.enrollment))
 
 
 @require_POST
@@ -520,10 +521,12 @@ def attempt_result(request, attempt_id):
         lessons_to_revisit = [
             lesson for lesson in outline.all_lessons if set(lesson.objectives) & set(missed)
         ]
+    step = course_selectors.learner_next_step(enrollment=outline.enrollment, outline=outline)
     return render(
         request,
         "frontend/attempt_result.html",
         {
+            "next_step": step,
             "attempt": attempt,
             "data": data,
             "quiz": quiz,

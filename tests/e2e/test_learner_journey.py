@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from accounts.models import User
 from courses.models import Course, Enrollment
@@ -89,31 +90,28 @@ def test_learner_reads_fails_retakes_passes_completes_and_sees_transcript(live_s
     log_in(page, base, "learner")
     check_accessibility(page, "home", checked)
     assert page.get_by_text("Substance use safety for staff").count() >= 1
-    page.click("text=Start course")
+    # The course page's one primary button is the next step (courses.next_step).
+    page.click("text=Substance use safety for staff")
     check_accessibility(page, "course", checked)
     assert page.get_by_text("Not yet medically reviewed").count() == 1
+    expect(page.locator(".next-step-button")).to_have_text(re.compile(r"^Start the course: "))
 
-    # The module quiz is locked until every lesson of the module is read.
+    # The module quiz is locked until every lesson of the module is read, and says where to go on.
     page.click(".quiz-row >> nth=0 >> role=button")
-    assert page.get_by_text("Read every lesson of this module").count() >= 1
+    assert page.get_by_text(re.compile(r"0 of \d+ lessons read · continue with ")).count() >= 1
     page.goto(f"{base}/courses/substance-use-safety/")
-    page.click("text=Continue:")
+    page.click(".next-step-button")
     check_accessibility(page, "lesson", checked)
     # "Mark as read and continue" walks through a module's lessons; its last lesson leads to its quiz.
     while "/lessons/" in page.url:
         page.click("#mark-read")
     assert re.search(r"/quizzes/\d+/$", page.url), page.url
-    # Read the other modules' lessons too before taking the quizzes.
+    first_quiz = page.url
+    # The course page now points to the quiz just unlocked, not past it.
     page.goto(f"{base}/courses/substance-use-safety/")
-    lesson_urls = [a.get_attribute("href") for a in page.locator(".lesson-list li:not(.read) a").all()]
-    for url in lesson_urls:
-        page.goto(f"{base}{url}")
-        if page.locator("#mark-read").count():
-            page.click("#mark-read")
-
-    page.goto(f"{base}/courses/substance-use-safety/")
-    modules = page.locator(".quiz-row")
-    modules.nth(0).locator("[role=button]").click()
+    expect(page.locator(".next-step-button")).to_have_text("Take the module quiz")
+    page.click(".next-step-button")
+    assert page.url == first_quiz
     check_accessibility(page, "quiz-intro", checked)
     page.click("button:has-text('Start the quiz')")
     check_accessibility(page, "attempt-one-per-page", checked)
@@ -134,31 +132,39 @@ def test_learner_reads_fails_retakes_passes_completes_and_sees_transcript(live_s
     assert "/result/" in page.url  # back to the stored result, never an open attempt
     assert page.get_by_text("Not passed.", exact=True).count() == 1
 
-    # Retake and pass.
+    # Retake and pass: the result then leads to the next module.
     page.goto(f"{base}/courses/substance-use-safety/")
-    page.locator(".quiz-row").nth(0).locator("[role=button]").click()
+    expect(page.locator(".next-step-button")).to_have_text("Try the module quiz again")
+    page.click(".next-step-button")
     page.click("button:has-text('Start a new attempt')")
     take_quiz(page, correctly=True)
     page.click("#submit-attempt")
     assert page.get_by_text("Passed.", exact=True).count() == 1
     check_accessibility(page, "result-passed", checked)
+    expect(page.locator(".next-step-button")).to_have_text(re.compile(r"^Next module: "))
 
-    # The other three modules, then the final exam (all questions on one page).
+    # The other three modules by their next-step buttons: read on, take the quiz, pass, next module.
     for index in (1, 2, 3):
-        page.goto(f"{base}/courses/substance-use-safety/")
-        page.locator("section.module").nth(index).locator(".quiz-row [role=button]").click()
+        page.click(".next-step-button")
+        while "/lessons/" in page.url:
+            page.click("#mark-read")
         page.click("button:has-text('Start the quiz')")
         take_quiz(page, correctly=True)
         page.click("#submit-attempt")
         assert page.get_by_text("Passed.", exact=True).count() == 1, f"module {index + 1} quiz not passed"
 
-    page.goto(f"{base}/courses/substance-use-safety/")
-    page.locator("#final-exam").locator("xpath=..").locator("[role=button]").click()
-    page.click("button:has-text('Start the quiz')")
+    # After the last module quiz: the final exam (all questions on one page), by its own name.
+    expect(page.locator(".next-step-button")).to_have_text("Start the final exam")
+    page.click(".next-step-button")
+    page.click("button:has-text('Start the final exam')")
     check_accessibility(page, "attempt-all-on-one-page", checked)
     take_quiz(page, correctly=True)
     page.click("#submit-attempt")
     assert page.get_by_text("Passed.", exact=True).count() == 1
+    supervisor_name = User.objects.get(username="supervisor").display_name
+    expect(page.locator(".next-step-banner")).to_have_text(
+        f"Only skill sign-offs remain. Ask {supervisor_name} to observe 2 skills."
+    )
 
     # Lessons and quizzes done: the course waits for the supervisor to observe the practical skills.
     page.goto(f"{base}/courses/substance-use-safety/")
@@ -183,8 +189,11 @@ def test_learner_reads_fails_retakes_passes_completes_and_sees_transcript(live_s
 
     page.goto(f"{base}/courses/substance-use-safety/")
     assert page.get_by_text("You completed this course").count() == 1
-    # A CE course asks for the evaluation before the certificate is issued.
-    page.click("text=Complete the course evaluation")
+    # A CE course asks for the evaluation before the certificate is issued: the only step left.
+    expect(page.locator(".next-step-banner")).to_have_text(
+        "Only the course evaluation remains: complete it to receive your certificate."
+    )
+    page.click(".next-step-button:has-text('Complete the course evaluation')")
     check_accessibility(page, "evaluation", checked)
     for key in ("relevance", "clarity", "confidence"):
         page.locator(f"input[name={key}][value='5']").check()

@@ -118,12 +118,10 @@ def test_certified_learner_does_the_clinical_update_in_the_browser(live_server, 
     check_accessibility(page, "clinical-update")
     assert page.get_by_text("your certificate stays valid until then").count() == 1
     assert page.locator(".lesson-list li").count() == 1  # only the changed lesson
-    page.click("text=Continue: Lesson 1 of ma")
+    page.click("text=Start the update: Lesson 1 of ma")
     assert "New: a second spray" in page.content()
-    page.click("#mark-read")
-    page.wait_for_url(f"{base}/updates/{update.pk}/")
-
-    page.locator("#final-exam").locator("xpath=..").locator("[role=button]").click()
+    page.click("#mark-read:has-text('Mark as read and take the update quiz')")
+    page.wait_for_url(f"{base}/quizzes/{update.update_quiz_id}/")
     page.click("button:has-text('Start the quiz')")
     page.wait_for_url(re.compile(r"/attempts/\d+/"))
     take_quiz(page, correctly=True)

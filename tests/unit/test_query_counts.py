@@ -159,7 +159,10 @@ PAGE_AUTOSAVE = 4  # session, user, read the one layout item, guarded upsert
 # scores back to an LTI platform: one read)
 API_SUBMIT = 21
 PAGE_SUBMIT = 22  # session, user, then the same as the API
-RESULT_PAGE = 16  # session, user, attempt, questions, choices, answers, the course outline and standing
+# session, user, attempt, questions, choices, answers, the enrollment (with course, version, final exam and
+# the learner's supervisor), the course outline (modules, lessons, read lessons, attempts, overrides) and
+# the next step (no query of its own)
+RESULT_PAGE = 14
 
 
 def _course_learner(tmp_path):

@@ -85,7 +85,7 @@ def not_started(tmp_path, clock, supervisor):
 
 def locked_by_unread_lessons(tmp_path, clock, supervisor):
     tiny, learner = _world(tmp_path, supervisor)
-    return _module_scene(tiny, learner, "Read every lesson of this module before the quiz (2 still unread).")
+    return _module_scene(tiny, learner, "0 of 2 lessons read · continue with Lesson 1 of ma")
 
 
 def open_attempt(tmp_path, clock, supervisor):
@@ -149,7 +149,7 @@ def passed(tmp_path, clock, supervisor):
         learner,
         "You have passed this quiz. You may practise again; your passing result stays.",
         # the home page's next step is the next quiz not passed: module b's, still locked
-        home_reason="Read every lesson of this module before the quiz (2 still unread).",
+        home_reason="0 of 2 lessons read · continue with Lesson 1 of mb",
     )
 
 
@@ -222,7 +222,7 @@ def clinical_update_enrollment(tmp_path, clock, supervisor):
         course_path=f"/updates/{update.pk}/",
         slug=course.course.slug,
         attempts=[],
-        reason="Read every lesson of this module before the quiz (1 still unread).",
+        reason="0 of 1 lesson read · continue with Lesson 1 of ma",
     )
 
 
