@@ -13,6 +13,7 @@ from core.models import AuditEvent
 from courses import assignments
 from courses.models import AssignmentRule, Enrollment
 from sso.models import SSOIdentity
+from tests.e2e.conftest import axe_violations
 from tests.factories import UserFactory
 from tests.onboarding_helpers import make_course, make_rule
 from tests.sso.conftest import PASSWORD, screenshot
@@ -86,6 +87,7 @@ def test_login_page_shows_the_button_only_when_configured(live_server, page, set
     assert button.is_visible()
     assert button.get_attribute("href") == "/accounts/sso/login/?next=/courses/"
     screenshot(page, "sso-login-page")
+    assert axe_violations(page) == []
 
 
 def test_first_sign_in_provisions_and_assigns_exactly_as_a_staff_import(
@@ -180,6 +182,7 @@ def test_a_bad_token_is_refused_with_a_clear_message(
         AuditEvent.objects.filter(action="auth.sso_refused").values_list("data__reason", flat=True)
     ) == [reason]
     screenshot(page, f"sso-refused-{reason}")
+    assert axe_violations(page) == []
     assert page.get_by_role("link", name="Back to the login page").is_visible()
 
 

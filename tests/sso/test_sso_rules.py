@@ -210,3 +210,37 @@ def test_sso_pages_without_configuration_or_provider(client, settings):
     assert response.status_code == 403
     assert b"state not recognised" in response.content
     assert AuditEvent.objects.filter(action="auth.sso_refused").count() == 2
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/", "/\\evil.example/", "javascript:alert(1)"]
+)
+def test_the_sign_in_never_returns_to_another_site(client, settings, monkeypatch, target):
+    from urllib.parse import parse_qs, urlsplit
+
+    from sso import provider
+
+    settings.OIDC_ISSUER = "https://login.example.org/t/v2.0"
+    settings.OIDC_RP_CLIENT_ID = "engine"
+    metadata = provider.ProviderMetadata(
+        issuer=settings.OIDC_ISSUER,
+        authorization_endpoint="https://login.example.org/authorize",
+        token_endpoint="https://login.example.org/token",
+        jwks_uri="https://login.example.org/keys",
+        userinfo_endpoint="",
+    )
+    monkeypatch.setattr(provider, "metadata", lambda: metadata)
+
+    response = client.get("/accounts/sso/login/", {"next": target})
+
+    assert response.status_code == 302 and response["Location"].startswith(
+        "https://login.example.org/authorize?"
+    )
+    assert client.session["oidc_login_next"] is None
+    assert parse_qs(urlsplit(response["Location"]).query)["redirect_uri"] == [
+        "http://testserver/accounts/sso/callback/"
+    ]
+    assert (
+        client.get("/accounts/sso/login/", {"next": "/transcript/"})
+        and client.session["oidc_login_next"] == "/transcript/"
+    )
