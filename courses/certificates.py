@@ -351,6 +351,7 @@ def revoke_certificate(*, certificate_id: int, by, reason: str, now: datetime | 
     certificate.revoked_by = by
     certificate.save(update_fields=["revoked_at", "revoked_reason", "revoked_by"])
     forget_verification(certificate.verify_code)
+    xapi_outbox.certificate_revoked(certificate=certificate, by=by)
     audit.record(
         action="certificate.revoked",
         target=certificate,

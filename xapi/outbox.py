@@ -11,6 +11,7 @@ Where each is called:
   after-grading path of every grading
 - course_completed: courses.services._on_course_completed
 - certificate_earned: courses.certificates.issue_certificate
+- certificate_revoked (voids the `earned` statement): courses.certificates.revoke_certificate
 """
 
 from django.utils import timezone
@@ -180,3 +181,23 @@ def certificate_earned(*, certificate) -> None:
         result=result,
     )
     _write([("earned", certificate.user_id, body)])
+
+
+def certificate_revoked(*, certificate, by=None) -> None:
+    """A revoked certificate's `earned` statement is voided (xAPI's `voided`, by whoever revoked it), so
+    the LRS stops counting it; a reissue then earns a new one. Nothing to void if it was never sent."""
+    if not config.enabled():
+        return
+    cfg = config.current()
+    earned_id = xs.statement_id(cfg, "certificate-earned", certificate.pk)
+    if not OutboxStatement.objects.filter(statement_id=earned_id).exists():
+        return
+    body = {
+        "id": xs.statement_id(cfg, "certificate-voided", certificate.pk),
+        "actor": xs.actor(cfg, by or certificate.user),
+        "verb": xs.verb("voided"),
+        "object": {"objectType": "StatementRef", "id": earned_id},
+        "timestamp": xs.timestamp(certificate.revoked_at),
+        "version": xs.XAPI_VERSION,
+    }
+    _write([("voided", certificate.user_id, body)])

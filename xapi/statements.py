@@ -30,6 +30,7 @@ VERBS = {
     "failed": "http://adlnet.gov/expapi/verbs/failed",
     "completed": "http://adlnet.gov/expapi/verbs/completed",
     "earned": "http://id.tincanapi.com/verb/earned",
+    "voided": "http://adlnet.gov/expapi/verbs/voided",
 }
 ACTIVITY_TYPES = {
     "course": "http://adlnet.gov/expapi/activities/course",

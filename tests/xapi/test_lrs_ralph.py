@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.lrs, pytest.mark.django_db]
 
 def in_lrs(ralph: RalphLRS, enrollment) -> list[dict]:
     registration = xs.registration(current(), enrollment.pk)
-    return [s for s in ralph.statements() if s["context"].get("registration") == registration]
+    return [s for s in ralph.statements() if s.get("context", {}).get("registration") == registration]
 
 
 def outbox_ids() -> set[str]:
@@ -71,6 +71,16 @@ def test_statements_are_accepted_and_read_back_with_verbs_and_results(
         s for s in stored if s["verb"]["id"].endswith("/answered") and final.quiz.key in str(s["context"])
     ]
     assert final_items and all(set(s["result"]) == {"response"} for s in final_items)  # certifying: no marks
+
+    # A revoked certificate: its `earned` statement is voided, and the LRS takes the voiding statement.
+    certificate = enrollment.certificates.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        certificates.revoke_certificate(certificate_id=certificate.pk, by=learner, reason="Issued in error")
+    voiding = OutboxStatement.objects.get(verb="voided")
+    assert voiding.status == "sent", voiding.last_error
+    (earned,) = [s for s in stored if s["verb"]["id"].endswith("/earned")]
+    (voided,) = [s for s in to_ralph.statements() if s["id"] == str(voiding.statement_id)]
+    assert voided["object"] == {"objectType": "StatementRef", "id": earned["id"]}
 
 
 def test_lrs_stopped_mid_run_and_restarted_loses_nothing_and_duplicates_nothing(

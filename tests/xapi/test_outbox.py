@@ -169,3 +169,18 @@ def test_email_identifies_the_actor_only_when_configured(xapi_on, tiny, learner,
     read_all_lessons(learner, tiny.version)
     actors = [p["actor"] for p in payloads("experienced")]
     assert actors and all(a == {"objectType": "Agent", "mbox": f"mailto:{learner.email}"} for a in actors)
+
+
+def test_a_revoked_certificate_voids_its_earned_statement(xapi_on, tiny, learner, enrollment):
+    from accounts.models import Role
+    from tests.factories import UserFactory
+
+    _, certificate = finish_course(tiny, learner, enrollment)
+    admin = UserFactory(role=Role.ADMIN, employee_id="E-0001")
+    certificates.revoke_certificate(certificate_id=certificate.pk, by=admin, reason="Issued in error")
+    certificates.revoke_certificate(certificate_id=certificate.pk, by=admin, reason="Twice")  # no-op
+    (earned,) = payloads("earned")
+    (voiding,) = payloads("voided")
+    assert voiding["object"] == {"objectType": "StatementRef", "id": earned["id"]}
+    assert voiding["verb"]["id"] == "http://adlnet.gov/expapi/verbs/voided"
+    assert voiding["actor"]["account"]["name"] == "E-0001"  # whoever revoked it
