@@ -123,14 +123,15 @@ def _close_circuit() -> None:
     cache.delete_many([CIRCUIT_KEY, FAILURES_KEY])
 
 
-def send_pending(*, now: datetime | None = None, max_batches: int = 20) -> SendReport:
-    """Send up to `max_batches` batches of pending statements. Never raises for an LRS problem."""
+def send_pending(*, now: datetime | None = None, max_batches: int = 20, force: bool = False) -> SendReport:
+    """Send up to `max_batches` batches of pending statements. Never raises for an LRS problem.
+    `force` (an operator's `manage.py xapi_outbox --send`) tries even while the circuit is open."""
     total = SendReport()
     if not config.enabled():
         return total
     now = now or timezone.now()
     until = cache.get(CIRCUIT_KEY)
-    if until is not None and now.timestamp() < until:
+    if not force and until is not None and now.timestamp() < until:
         total.waiting = True
         return total
     cfg = config.current()

@@ -184,3 +184,32 @@ def test_a_revoked_certificate_voids_its_earned_statement(xapi_on, tiny, learner
     assert voiding["object"] == {"objectType": "StatementRef", "id": earned["id"]}
     assert voiding["verb"]["id"] == "http://adlnet.gov/expapi/verbs/voided"
     assert voiding["actor"]["account"]["name"] == "E-0001"  # whoever revoked it
+
+
+def test_a_grading_costs_the_outbox_a_fixed_number_of_queries(
+    xapi_on, tiny, learner, enrollment, django_assert_num_queries
+):
+    from quizzes.models import Attempt
+
+    read_all_lessons(learner, tiny.version)
+    graded = take_quiz(learner, tiny.modules[0].quiz, tiny.specs)
+    OutboxStatement.objects.all().delete()
+    attempt = Attempt.objects.get(pk=graded.pk)
+    fresh = Enrollment.objects.select_related("version").get(pk=enrollment.pk)
+    # user, quiz, answers with their questions, the version's course, one insert: whatever the item count
+    with django_assert_num_queries(5):
+        outbox.attempt_graded(attempt=attempt, enrollment=fresh)
+    assert (
+        OutboxStatement.objects.filter(verb="answered").count()
+        == attempt.answers.exclude(response={}).count()
+        > 3
+    )
+
+
+def test_the_outbox_command_shows_and_sends(xapi_on, tiny, learner, enrollment, capsys):
+    from django.core.management import call_command
+
+    read_all_lessons(learner, tiny.version)
+    call_command("xapi_outbox", "--send")  # nothing listens on the endpoint: kept, error shown
+    out, err = capsys.readouterr()
+    assert "pending: 4" in out and "ConnectionError" in out and "did not take them" in err
