@@ -5,7 +5,7 @@ the assignment rules run exactly as they do for an import. Refusals are audited 
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import staff_import
@@ -33,10 +33,21 @@ class SignInRefused(Exception):
 ASK = "Ask your training coordinator."
 
 
-@transaction.atomic
 def sign_in(*, claims: dict, issuer: str, now=None) -> User:
     """The person these verified claims describe, created on the first sign-in (just in time) and
-    updated on later ones. Raises SignInRefused (nothing written) when the engine must say no."""
+    updated on later ones. Raises SignInRefused (nothing written) when the engine must say no.
+
+    Two first sign-ins of one person at once (a double click, two tabs) both find nobody; the second
+    to commit hits the unique employee id or subject and is rolled back whole, and its retry finds the
+    person the first one created."""
+    try:
+        return _sign_in(claims=claims, issuer=issuer, now=now)
+    except IntegrityError:
+        return _sign_in(claims=claims, issuer=issuer, now=now)
+
+
+@transaction.atomic
+def _sign_in(*, claims: dict, issuer: str, now=None) -> User:
     now = now or timezone.now()
     subject = str(claims.get("sub") or "")
     employee_id = claim_map._text(claims.get(claim_map.claim_name("employee_id")))

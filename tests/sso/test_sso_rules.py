@@ -244,3 +244,17 @@ def test_the_sign_in_never_returns_to_another_site(client, settings, monkeypatch
         client.get("/accounts/sso/login/", {"next": "/transcript/"})
         and client.session["oidc_login_next"] == "/transcript/"
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_first_sign_ins_at_once_make_one_person():
+    from tests.concurrency import run_together
+
+    Department.objects.create(name="Nursing", code="nursing")
+    results, errors = run_together(
+        lambda: services.sign_in(claims=claims(), issuer=ISSUER).pk,
+        lambda: services.sign_in(claims=claims(), issuer=ISSUER).pk,
+    )
+    assert errors == [None, None]
+    assert results[0] == results[1] == User.objects.get(employee_id="E500").pk
+    assert AuditEvent.objects.filter(action="auth.sso_signed_in", data__provisioned=True).count() == 1
