@@ -3,6 +3,7 @@ from datetime import timedelta
 
 import requests
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 from pylti1p3.exception import LtiException, LtiServiceException
 
@@ -15,8 +16,8 @@ MAX_TRIES = 8
 
 @shared_task(bind=True, max_retries=MAX_TRIES - 1, acks_late=True)
 def send_score(self, submission_id: int) -> str:
-    """Send one queued score to the platform; retried with backoff (30 s, 1 min, ... up to an hour) while
-    the platform refuses or cannot be reached. Safe to run twice: a sent score is not sent again, and a
+    """Send one queued score to the platform; retried with backoff (LTI_SCORE_RETRY_BASE_SECONDS, 30 s by
+    default, doubling up to an hour) while the platform refuses or cannot be reached. Safe to run twice: a sent score is not sent again, and a
     platform keeps the newest score per user and line item anyway."""
     submission = (
         ScoreSubmission.objects.select_related("link__platform", "link__course", "learner")
@@ -33,7 +34,8 @@ def send_score(self, submission_id: int) -> str:
         if final:
             logger.error("LTI score %s gave up after %s tries: %s", submission_id, MAX_TRIES, exc)
             return "failed"
-        raise self.retry(exc=exc, countdown=min(30 * 2**self.request.retries, 3600)) from exc
+        countdown = min(settings.LTI_SCORE_RETRY_BASE_SECONDS * 2**self.request.retries, 3600)
+        raise self.retry(exc=exc, countdown=countdown) from exc
     services.mark_score_sent(submission_id=submission_id)
     return "sent"
 

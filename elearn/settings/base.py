@@ -358,3 +358,5 @@ LTI_NONCE_SECONDS = env.int("LTI_NONCE_SECONDS", default=600)  # login initiatio
 LTI_LAUNCH_DATA_SECONDS = env.int("LTI_LAUNCH_DATA_SECONDS", default=3600)  # a deep-linking choice
 # How long a retired signing key stays in /lti/jwks/ after `rotate_lti_keys`.
 LTI_KEY_RETENTION_SECONDS = env.int("LTI_KEY_RETENTION_SECONDS", default=3600)
+# First wait before a score the LMS refused is sent again (then doubling, at most an hour).
+LTI_SCORE_RETRY_BASE_SECONDS = env.int("LTI_SCORE_RETRY_BASE_SECONDS", default=30)
