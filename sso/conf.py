@@ -24,6 +24,10 @@ def settings_from_env(env) -> dict:
         "OIDC_USE_NONCE": True,
         "OIDC_PKCE_CODE_CHALLENGE_METHOD": "S256",
         "OIDC_AUTHENTICATION_CALLBACK_URL": "sso:callback",
+        # How the engine authenticates at the token endpoint: client_secret_post (default) or
+        # client_secret_basic (HTTP Basic; Okta's default for web apps).
+        "OIDC_TOKEN_USE_BASIC_AUTH": env("OIDC_TOKEN_AUTH_METHOD", default="client_secret_post")
+        == "client_secret_basic",
         "OIDC_TIMEOUT": env.float("OIDC_TIMEOUT_SECONDS", default=10),
         # Claims are read from the ID token and, unless turned off, the userinfo endpoint (same subject).
         "OIDC_USE_USERINFO": env.bool("OIDC_USE_USERINFO", default=True),

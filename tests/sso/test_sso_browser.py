@@ -135,7 +135,10 @@ def test_first_sign_in_provisions_and_assigns_exactly_as_a_staff_import(
     assert courses_of(twin) == courses_of(kim)
 
 
-def test_a_changed_department_at_the_provider_moves_the_person(live_server, page, provider, organisation):
+def test_a_changed_department_at_the_provider_moves_the_person(
+    live_server, page, provider, organisation, settings
+):
+    settings.OIDC_TOKEN_USE_BASIC_AUTH = True  # client_secret_basic at the token endpoint (Okta's default)
     sign_in(page, live_server.url, "kim")
     kim = User.objects.get(employee_id="E100")
     page.get_by_role("button", name="Log out").click()
