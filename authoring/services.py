@@ -96,6 +96,12 @@ def fresh_revision_document(document: dict) -> dict:
     return document
 
 
+def comparable_base(draft: Draft) -> dict:
+    """The base version as the draft began from it (flags cleared, no review), so the diff shows what
+    the author changed and which changes the author marked clinically significant in this revision."""
+    return fresh_revision_document(draft.base_document) if draft.base_document else {}
+
+
 def new_course_document(*, slug: str, title: str) -> dict:
     return {
         "course": {

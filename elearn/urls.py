@@ -46,6 +46,7 @@ urlpatterns = [
     path("api/docs/", docs_view, name="api-docs"),
     path("api/v1/", include("elearn.api_urls")),
     path("lti/", include("lti.urls")),
+    path("authoring/", include("authoring.urls")),
     path("", include("frontend.urls")),
 ]
 # MEDIA_URL is deliberately not served, not even with DEBUG: uploads go through permission-checked views.

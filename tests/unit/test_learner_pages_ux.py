@@ -209,6 +209,9 @@ def test_certificate_pdf_states_draft_signatory_and_reading_time(
     certificate = certificate_for(learner, reviewed=reviewed, reading_seconds=seconds)
     text = pdf_text(certificates.render_pdf_bytes(certificate, paper="letter"), tmp_path)
     assert ("DRAFT – not medically reviewed" in text) is draft, name
+    assert (
+        "medically reviewed by Dr Test Reviewer on 15 January 2030" in " ".join(text.split())
+    ) is reviewed, name
     assert "Jordan Reyes, RN Director of Training" in text, name
     assert f"lesson time recorded: {reading}" in text, name
 

@@ -1,0 +1,371 @@
+"""Every authoring page in every state renders (one row per state), the access rule, and fixed query
+counts for the list pages."""
+
+import io
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Role
+from authoring import selectors, services
+from authoring.models import DraftItem
+from tests.authoring.helpers import edit, item, people, published_tiny
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+Kind = DraftItem.Kind
+TODAY = timezone.localdate()
+
+
+@pytest.fixture
+def setup(tmp_path):
+    tiny = published_tiny(tmp_path)
+    author, reviewer = people()
+    draft = services.start_draft(actor=author, course=tiny.course)
+    return tiny, author, reviewer, draft
+
+
+def to_state(draft, state, author, reviewer):
+    if state == "editing":
+        return draft
+    services.submit_for_review(draft_id=draft.pk, actor=author)
+    if state == "in_review":
+        return draft
+    if state == "changes_requested":
+        return services.request_changes(draft_id=draft.pk, note="Cite the 2024 guideline.", actor=reviewer)
+    services.approve(
+        draft_id=draft.pk, actor=reviewer, name="Dana Reviewer", credential="MD", review_date=TODAY
+    )
+    if state == "approved":
+        return draft
+    services.publish(draft_id=draft.pk, actor=author)
+    return draft
+
+
+STATES = [
+    # (state, viewer, texts expected on the draft page)
+    ("editing", "author", ["Being edited", "Send to medical review", "Add lesson"]),
+    ("in_review", "author", ["Waiting for medical review", "Reopen for editing"]),
+    ("changes_requested", "author", ["Cite the 2024 guideline.", "Send to medical review"]),
+    ("approved", "author", ["Medically approved by Dana Reviewer, MD", "Publish"]),
+    ("published", "author", ["Published as version 2"]),
+    ("editing", "reviewer", ["Being edited", "Medical review page"]),
+]
+
+
+@pytest.mark.parametrize(("state", "viewer", "texts"), STATES)
+def test_draft_page_in_every_state(client, setup, state, viewer, texts):
+    _, author, reviewer, draft = setup
+    to_state(draft, state, author, reviewer)
+    client.force_login(author if viewer == "author" else reviewer)
+    body = client.get(f"/authoring/drafts/{draft.pk}/").content.decode()
+    for text in texts:
+        assert text in body, (state, viewer, text)
+    if viewer == "reviewer":
+        assert "Send to medical review" not in body and "Add lesson" not in body
+
+
+REVIEW_STATES = [
+    (
+        "in_review",
+        "reviewer",
+        ["Approve this version", "Request changes", "EXPLANATION-tiny-course-ma-single"],
+    ),
+    ("editing", "reviewer", ["Decisions open when the author sends the draft to review"]),
+    ("approved", "reviewer", ["Approved by Dana Reviewer, MD"]),
+    (
+        "in_review",
+        "author",
+        [
+            "Right answer tiny-course-ma",
+            "Reply on tiny-course-ma-lesson-1",
+            "Comment on tiny-course-ma-lesson-2",
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("state", "viewer", "texts"), REVIEW_STATES)
+def test_review_page_shows_keys_explanations_sources_and_threads(client, setup, state, viewer, texts):
+    _, author, reviewer, draft = setup
+    to_state(draft, state, author, reviewer)
+    services.add_comment(
+        draft_id=draft.pk,
+        item_kind=Kind.LESSON,
+        item_key="tiny-course-ma-lesson-1",
+        body="Is this current?",
+        actor=reviewer,
+    )
+    client.force_login(author if viewer == "author" else reviewer)
+    body = client.get(f"/authoring/drafts/{draft.pk}/review/").content.decode()
+    for text in texts + ["Is this current?", "[TEST]", "Key: <strong>False</strong>", "48 ± 0"]:
+        assert text in body, (state, viewer, text)
+    assert ("Approve this version" in body) is (state == "in_review" and viewer == "reviewer")
+
+
+ITEM_ROWS = [
+    # (kind, key, texts on the edit page)
+    (Kind.COURSE, "tiny-course", ["Learning objectives", "MA-1: Objective of module ma."]),
+    (Kind.MODULE, "ma", ["Module quiz", "bank tiny-course-ma 4"]),
+    (Kind.FINAL_EXAM, "final-exam", ["Draw rules", "bank tiny-course-mb 2"]),
+    (Kind.LESSON, "tiny-course-ma-lesson-1", ["Preview (as learners see it)", "Lesson text (Markdown)"]),
+    (Kind.BANK, "tiny-course-ma", ["Bank title"]),
+    (Kind.QUESTION, "tiny-course-ma-single", ["FEEDBACK-tiny-course-ma-right", "Choices"]),
+    (Kind.QUESTION, "tiny-course-ma-multi", ["Partial credit", "Alpha"]),
+    (Kind.QUESTION, "tiny-course-ma-match", ["pairs:", "extra_right:", "Hallucinogen"]),
+    (Kind.QUESTION, "tiny-course-ma-case", ["parts:", "tiny-course-ma-case-num"]),
+]
+
+
+@pytest.mark.parametrize(("kind", "key", "texts"), ITEM_ROWS)
+def test_every_item_editor_renders(client, setup, kind, key, texts):
+    _, author, _, draft = setup
+    row = DraftItem.objects.get(
+        draft=draft,
+        kind=kind if kind != Kind.FINAL_EXAM else kind,
+        key=key if kind != Kind.FINAL_EXAM else "final-exam",
+    )
+    client.force_login(author)
+    body = client.get(f"/authoring/drafts/{draft.pk}/items/{row.pk}/").content.decode()
+    for text in texts:
+        assert text in body, (kind, key, text)
+
+
+def test_true_false_ordering_and_numeric_editors(client, setup):
+    _, author, _, draft = setup
+    client.force_login(author)
+    for qtype, data, text in (
+        ("true_false", {"answer": True, "feedback_true": "Yes."}, 'Feedback for "True"'),
+        ("ordering", {"items": ["One", "Two", "Three"]}, "- One"),
+        ("numeric", {"answer": {"value": 4, "tolerance": 1}, "unit": "mg"}, "tolerance: 1"),
+    ):
+        row = item(draft, Kind.QUESTION, "tiny-course-ma-single")
+        spec = {k: v for k, v in row.data.items() if k not in ("choices",)}
+        services.save_item(
+            item_id=row.pk, revision=row.revision, data={**spec, "type": qtype, **data}, actor=author
+        )
+        body = client.get(f"/authoring/drafts/{draft.pk}/items/{row.pk}/").content.decode()
+        assert text in body, qtype
+
+
+def test_a_save_with_problems_lists_each_next_to_its_field(client, setup):
+    _, author, _, draft = setup
+    row = item(draft, Kind.LESSON, "tiny-course-ma-lesson-1")
+    client.force_login(author)
+    response = client.post(
+        f"/authoring/drafts/{draft.pk}/items/{row.pk}/",
+        {"revision": row.revision, "title": "", "minutes": "0", "sources": "", "body": "short"},
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="problems-title"' in body and 'id="problems-minutes"' in body and 'id="problems-body"' in body
+    assert 'id="problems-sources"' in body and "problems to fix before review" in body
+
+
+def test_a_stale_form_is_told_and_keeps_the_typed_text(client, setup):
+    _, author, _, draft = setup
+    other = UserFactory(role=Role.AUTHOR, first_name="Olu", last_name="Other")
+    row = edit(draft, Kind.LESSON, "tiny-course-ma-lesson-1", other, title="Other's title")
+    client.force_login(author)
+    data = {
+        "revision": row.revision - 1,
+        "title": "My title",
+        "minutes": "3",
+        "objectives": "MA-1",
+        "sources": "[1] S",
+        "body": row.data["body"],
+    }
+    response = client.post(f"/authoring/drafts/{draft.pk}/items/{row.pk}/", data)
+    assert response.status_code == 409
+    body = response.content.decode()
+    assert "Olu Other saved this lesson" in body and 'value="My title"' in body
+    autosave = client.post(
+        f"/authoring/drafts/{draft.pk}/items/{row.pk}/autosave/", data, HTTP_HX_REQUEST="true"
+    )
+    assert autosave.status_code == 409 and "Olu Other saved this lesson" in autosave.content.decode()
+    assert item(draft, Kind.LESSON, row.key).data["title"] == "Other's title"
+
+
+def test_autosave_answers_the_new_revision(client, setup):
+    _, author, _, draft = setup
+    row = item(draft, Kind.LESSON, "tiny-course-ma-lesson-1")
+    client.force_login(author)
+    data = {
+        "revision": row.revision,
+        "title": "Autosaved",
+        "minutes": "3",
+        "objectives": "MA-1",
+        "sources": "[TEST] A test source",
+        "body": row.data["body"],
+    }
+    response = client.post(
+        f"/authoring/drafts/{draft.pk}/items/{row.pk}/autosave/", data, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    assert (
+        f'name="revision" id="revision" value="{row.revision + 1}" hx-swap-oob="true"'
+        in response.content.decode()
+    )
+
+
+def test_preview_uses_the_learners_renderer_and_sanitises(client, setup):
+    _, author, _, _ = setup
+    client.force_login(author)
+    body = client.post(
+        "/authoring/preview/", {"body": "**bold** <script>alert(1)</script>\n\n> [!WARNING]\n> Call"}
+    ).content.decode()
+    assert "<strong>bold</strong>" in body and "<script" not in body and "callout" in body
+
+
+DIFF_ROWS = [
+    ("no change", {}, ["No lesson changed.", "No question changed."]),
+    (
+        "lesson and question",
+        {"lesson": True, "question": True},
+        ["+ A new line about naloxone.", "explanation", "Marked clinically significant (1)"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "changes", "texts"), DIFF_ROWS)
+def test_diff_page(client, setup, name, changes, texts):
+    _, author, _, draft = setup
+    if changes.get("lesson"):
+        row = item(draft, Kind.LESSON, "tiny-course-ma-lesson-1")
+        edit(
+            draft,
+            Kind.LESSON,
+            row.key,
+            author,
+            body=row.data["body"] + "\nA new line about naloxone.",
+            clinically_significant=True,
+        )
+    if changes.get("question"):
+        edit(draft, Kind.QUESTION, "tiny-course-ma-single", author, explanation="New. Explanation [1].")
+    client.force_login(author)
+    body = client.get(f"/authoring/drafts/{draft.pk}/diff/").content.decode()
+    for text in texts:
+        assert text in body, (name, text)
+
+
+def test_home_page_states(client, setup):
+    tiny, author, reviewer, draft = setup
+    client.force_login(author)
+    body = client.get("/authoring/").content.decode()
+    assert "Being edited" in body and "New course" in body
+    client.force_login(reviewer)
+    body = client.get("/authoring/").content.decode()
+    assert "Being edited" in body and "New course" not in body
+
+
+@pytest.mark.parametrize("role", [Role.LEARNER, Role.SUPERVISOR, Role.SURVEYOR])
+def test_drafts_are_refused_to_everyone_else(client, setup, role):
+    _, _, _, draft = setup
+    client.force_login(UserFactory(role=role))
+    for url in ("/authoring/", f"/authoring/drafts/{draft.pk}/", f"/authoring/drafts/{draft.pk}/review/"):
+        # a surveyor without an active scope is logged out first (accounts.auth): never a draft either way
+        assert client.get(url).status_code in ((403, 302) if role == Role.SURVEYOR else (403,)), (role, url)
+
+
+def test_packet_pdf_has_keys_the_diff_and_a_signature_block(client, setup, tmp_path):
+    import subprocess
+
+    _, author, reviewer, draft = setup
+    to_state(draft, "approved", author, reviewer)
+    client.force_login(reviewer)
+    response = client.get(f"/authoring/drafts/{draft.pk}/packet.pdf")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    path = tmp_path / "packet.pdf"
+    path.write_bytes(response.content)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True, text=True).stdout
+    for expected in (
+        "Medical review packet",
+        "[KEY] Right answer tiny-course-ma",
+        "Source: [TEST]",
+        "Changes against the previous version",
+        "Medical sign-off",
+        "Dana Reviewer, MD",
+    ):
+        assert expected in " ".join(text.split()), expected
+
+
+GIFT = """// [tag:objective:MA-1]
+::q-one:: Which is right? {=Right#Yes ~Wrong#No ~Other####Because it is. Cite [1].}
+
+// [tag:objective:MA-1]
+::q-two:: Shortanswer question {=exact answer####x}
+"""
+
+
+def test_import_shows_a_preview_and_writes_nothing_until_confirmed(client, setup):
+    _, author, _, draft = setup
+    client.force_login(author)
+    good = GIFT.split("\n\n")[0] + "\n"
+    upload = io.BytesIO(good.encode())
+    upload.name = "q.gift"
+    response = client.post(
+        f"/authoring/drafts/{draft.pk}/import/",
+        {"file": upload, "fmt": "gift", "bank_key": "imported", "source": "[1] Source"},
+    )
+    body = response.content.decode()
+    assert "Preview: 1 to create in bank" in body and "q-one" in body
+    assert not DraftItem.objects.filter(draft=draft, kind=Kind.QUESTION, key="q-one").exists()
+    digest = body.split('name="confirm" value="')[1].split('"')[0]
+    response = client.post(f"/authoring/drafts/{draft.pk}/import/", {"confirm": digest})
+    assert response.status_code == 302
+    assert item(draft, Kind.QUESTION, "q-one").parent_key == "imported"
+
+
+def test_import_with_a_refused_question_imports_nothing(client, setup):
+    _, author, _, draft = setup
+    client.force_login(author)
+    upload = io.BytesIO(GIFT.encode())
+    upload.name = "q.gift"
+    body = client.post(
+        f"/authoring/drafts/{draft.pk}/import/",
+        {"file": upload, "fmt": "gift", "bank_key": "imported", "source": "[1] S"},
+    ).content.decode()
+    assert "refused" in body and "line 5" in body and "Nothing can be imported" in body
+    assert 'name="confirm"' not in body
+
+
+@pytest.mark.parametrize("payload", [b"\xff\xfe not utf-8", b"::broken:: {=a ~b", b"<quiz><question"])
+def test_malformed_uploads_are_refused_with_a_message_never_a_500(client, setup, payload):
+    _, author, _, draft = setup
+    client.force_login(author)
+    upload = io.BytesIO(payload)
+    upload.name = "bad"
+    fmt = "moodle-xml" if payload.startswith(b"<") else "gift"
+    response = client.post(
+        f"/authoring/drafts/{draft.pk}/import/", {"file": upload, "fmt": fmt, "bank_key": "imp"}
+    )
+    assert response.status_code in (200, 400)
+    assert "banner banner-error" in response.content.decode()
+
+
+# --- fixed query counts ---------------------------------------------------------------------------
+
+
+def test_list_selectors_have_fixed_query_counts(setup, django_assert_num_queries, tmp_path):
+    tiny, author, _, draft = setup
+    with django_assert_num_queries(3):
+        selectors.authoring_home()
+    with django_assert_num_queries(3):
+        selectors.draft_overview(draft.pk)
+    with django_assert_num_queries(3):
+        selectors.review_page(draft.pk)
+    for i in range(5):  # more items and comments: the same counts
+        services.add_item(
+            draft_id=draft.pk, kind=Kind.LESSON, key=f"extra-{i}", parent_key="ma", actor=author
+        )
+        services.add_comment(
+            draft_id=draft.pk, item_kind=Kind.LESSON, item_key=f"extra-{i}", body="?", actor=author
+        )
+    other = published_tiny(tmp_path / "other", slug="other-course")
+    services.start_draft(actor=author, course=other.course)
+    with django_assert_num_queries(3):
+        selectors.authoring_home()
+    with django_assert_num_queries(3):
+        selectors.draft_overview(draft.pk)
+    with django_assert_num_queries(3):
+        selectors.review_page(draft.pk)
