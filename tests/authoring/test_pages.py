@@ -183,6 +183,9 @@ def test_a_stale_form_is_told_and_keeps_the_typed_text(client, setup):
         f"/authoring/drafts/{draft.pk}/items/{row.pk}/autosave/", data, HTTP_HX_REQUEST="true"
     )
     assert autosave.status_code == 409 and "Olu Other saved this lesson" in autosave.content.decode()
+    assert (
+        "hx-swap-oob" not in autosave.content.decode()
+    )  # the editor keeps its old revision: no overwrite later
     assert item(draft, Kind.LESSON, row.key).data["title"] == "Other's title"
 
 
