@@ -25,9 +25,9 @@ START_NEW = 12
 START_RESUME = 4  # savepoint, lock user, open attempt, release
 SAVE = 2  # read the one layout item, one guarded upsert (no transaction of its own on PostgreSQL)
 # savepoint, lock attempt, questions, choices (the quiz's answer keys, read once per process), answers,
-# one upsert of every item's points (unanswered ones inserted), update attempt, release
-SUBMIT = 8
-SUBMIT_WARM = 6  # the answer keys of these questions already loaded by an earlier submit
+# one statement storing every item's points (unanswered ones inserted) and the attempt's grade, release
+SUBMIT = 7
+SUBMIT_WARM = 5  # the answer keys of these questions already loaded by an earlier submit
 ATTEMPT_FOR_LEARNER = 3  # questions, their choices, answers
 
 
@@ -153,12 +153,12 @@ def test_api_query_counts_do_not_grow_with_the_number_of_questions():
 # query on these paths is a decision, not an accident.
 API_SAVE = 3  # token + user, read the one layout item, guarded upsert
 PAGE_AUTOSAVE = 4  # session, user, read the one layout item, guarded upsert
-# token + user, then the quiz engine's submit (savepoint, lock, answers, one upsert, update attempt,
-# release) and the course's after-grading path (learner, enrollment twice, progress: six reads and one
-# update; the audit chain: head, event, head; the LMS links to this quiz the learner launched, for
-# scores back to an LTI platform: one read)
-API_SUBMIT = 21
-PAGE_SUBMIT = 22  # session, user, then the same as the API
+# token + user, then the quiz engine's submit (savepoint, lock, answers, one statement for the items'
+# points and the attempt's grade, release) and the course's after-grading path (learner, enrollment
+# twice, progress: six reads and one update; the audit chain: head, event, head; the LMS links to this
+# quiz the learner launched, for scores back to an LTI platform: one read)
+API_SUBMIT = 20
+PAGE_SUBMIT = 21  # session, user, then the same as the API
 # session, user, attempt, questions, choices, answers, the enrollment (with course, version, final exam and
 # the learner's supervisor), the course outline (modules, lessons, read lessons, attempts, overrides) and
 # the next step (no query of its own)

@@ -935,13 +935,14 @@ def insert_chunk(rows: ChunkRows, *, copy: bool = False) -> int:
             attempt.pk = pk
         _copy(
             Attempt._meta.db_table,
-            ATTEMPT_COLUMNS,
+            (*ATTEMPT_COLUMNS, "flagged"),  # flagged: NOT NULL without a database default
             (
                 (
                     *(getattr(a, f"{c}") for c in ATTEMPT_COLUMNS[:5]),
                     json.dumps(a.layout),
                     *(getattr(a, c) for c in ATTEMPT_COLUMNS[6:-1]),
                     json.dumps(a.critical_missed),
+                    json.dumps(a.flagged or []),
                 )
                 for a in attempts
             ),
