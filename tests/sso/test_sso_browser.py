@@ -89,6 +89,13 @@ def test_login_page_shows_the_button_only_when_configured(live_server, page, set
     screenshot(page, "sso-login-page")
     assert axe_violations(page) == []
 
+    page.set_viewport_size(
+        {"width": 375, "height": 740}
+    )  # a phone: the button fits, nothing scrolls sideways
+    assert button.bounding_box()["width"] <= 375
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    screenshot(page, "sso-login-page-phone")
+
 
 def test_first_sign_in_provisions_and_assigns_exactly_as_a_staff_import(
     live_server, page, provider, organisation
