@@ -9,9 +9,9 @@ class OutboxStatement(models.Model):
     the LRS (an LRS keeps the first of two equal statements with one id)."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting to be sent"
-        SENT = "sent", "Accepted by the LRS"
-        REJECTED = "rejected", "Refused by the LRS (kept, not retried)"
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        REJECTED = "rejected", "Rejected"  # refused by the LRS: kept with its answer, not retried
 
     statement_id = models.UUIDField(unique=True)
     verb = models.CharField(max_length=20, help_text="Short verb name, for the admin and logs.")
