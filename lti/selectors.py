@@ -69,3 +69,50 @@ def find_choice(*, course_slug: str, quiz_key: str = "") -> tuple[CourseChoice, 
 
 def course_by_slug(slug: str) -> Course | None:
     return Course.objects.filter(slug=slug).first()
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    member: object  # lti.passback.Member
+    account: object | None  # the linked account, when the viewer may report on it
+    status: str  # the latest enrollment's status in the linked course, as people read it
+    account_label: str  # what the "Account here" column says
+
+
+def roster_rows(*, link, members: list, viewer) -> list[RosterRow]:
+    """The LMS roster beside what this engine knows: whose account is linked and, for the people the
+    viewer may report on (courses.reports.visible_staff), how far they are in the linked course. Three
+    queries whatever the roster's size."""
+    from courses.models import Enrollment
+    from courses.reports import visible_staff
+
+    from .models import PlatformUser
+
+    identities = {
+        p.sub: p.user
+        for p in PlatformUser.objects.filter(
+            platform_id=link.platform_id,
+            deployment_id=link.deployment_id,
+            sub__in=[m.user_id for m in members],
+        ).select_related("user")
+    }
+    visible = set(
+        visible_staff(viewer).filter(pk__in=[u.pk for u in identities.values()]).values_list("pk", flat=True)
+    )
+    statuses: dict[int, str] = {}
+    for enrollment in Enrollment.objects.filter(
+        user_id__in=visible, course_id=link.course_id, kind=Enrollment.Kind.REGULAR
+    ).order_by("user_id", "-cycle"):
+        statuses.setdefault(enrollment.user_id, enrollment.get_status_display())
+    rows = []
+    for member in members:
+        account = identities.get(member.user_id)
+        if account is None:
+            rows.append(RosterRow(member, None, "", "Not opened yet"))
+        elif account.pk not in visible:
+            rows.append(RosterRow(member, None, "", "Linked (not in your team)"))
+        else:
+            rows.append(
+                RosterRow(member, account, statuses.get(account.pk, "Not enrolled"), account.username)
+            )
+    return rows

@@ -82,6 +82,11 @@ def launch(request):
     if claims.get(MESSAGE_TYPE) == DEEP_LINK_REQUEST:
         if not services.is_instructor(claims):
             return _refused(request, "Only an instructor can choose what to add to the course.", status=403)
+        accepts = (claims.get(DEEP_LINKING_SETTINGS) or {}).get("accept_types") or []
+        if "ltiResourceLink" not in accepts:
+            return _refused(
+                request, "This place in the LMS does not accept an LTI link; add the tool as an activity."
+            )
         response = render(
             request,
             "lti/deep_link.html",
@@ -178,4 +183,5 @@ def roster(request, link_id: int):
         error = ""
     except (LtiException, LtiServiceException, requests.RequestException) as exc:
         members, error = [], f"The LMS did not answer the roster request ({exc})."
-    return render(request, "lti/roster.html", {"link": link, "members": members, "error": error})
+    rows = selectors.roster_rows(link=link, members=members, viewer=request.user)
+    return render(request, "lti/roster.html", {"link": link, "rows": rows, "error": error})

@@ -379,3 +379,40 @@ def test_platform_registered_and_a_staff_account_linked_by_hand_in_the_admin(cli
     assert AuditEvent.objects.filter(
         action="lti.user_linked", actor=root, subject_user_id=supervisor.pk
     ).exists()
+
+
+def test_roster_rows_show_progress_only_for_the_viewers_team(lti_platform, course, django_assert_num_queries):
+    from lti import selectors
+
+    launch(
+        Client(),
+        lti_platform,
+        sub="lms-user-1",
+        email="rae@example.org",
+        custom={"course": course.course.slug},
+    )
+    launch(
+        Client(),
+        lti_platform,
+        sub="lms-user-2",
+        email="ola@example.org",
+        custom={"course": course.course.slug},
+    )
+    link = ResourceLink.objects.get()
+    members = passback.roster(link)
+    supervisor = UserFactory(role=Role.SUPERVISOR)
+    rae = User.objects.get(email="rae@example.org")
+    rae.supervisor = supervisor
+    rae.save(update_fields=["supervisor"])
+    with django_assert_num_queries(3):
+        rows = selectors.roster_rows(link=link, members=members, viewer=supervisor)
+    assert [(r.member.name, r.account_label, r.status) for r in rows] == [
+        ("Rae Rivera", rae.username, "Not started"),
+        ("Ola Okafor", "Linked (not in your team)", ""),
+        ("Tess Teacher", "Not opened yet", ""),
+    ]
+    admin = UserFactory(role=Role.ADMIN)
+    assert [r.status for r in selectors.roster_rows(link=link, members=members, viewer=admin)][:2] == [
+        "Not started",
+        "Not started",
+    ]
