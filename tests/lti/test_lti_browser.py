@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.test import Client
 
-from lti.models import PlatformUser
+from accounts.models import Role
+from lti.models import PlatformUser, ResourceLink
 from tests.browser import watch_csp
 from tests.course_helpers import load_tiny
+from tests.factories import UserFactory
 from tests.lti.conftest import INSTRUCTOR_ROLE, register_simulator
 
 pytestmark = [pytest.mark.e2e, pytest.mark.lti]
@@ -63,6 +66,24 @@ def test_instructor_places_a_quiz_and_a_learner_opens_it_from_the_lms(
     page.wait_for_url(f"{tool}/quizzes/{quiz.pk}/")
     page.get_by_role("heading", name=quiz.title).first.wait_for()
     shot(page, "learner-lands-on-quiz")
-    assert PlatformUser.objects.get(sub="lms-user-1").user.email == "rae@example.org"
+    learner = PlatformUser.objects.get(sub="lms-user-1").user
+    assert learner.email == "rae@example.org"
+    context.close()
+
+    # An admin reads the LMS course's roster (NRPS) beside the engine's records.
+    admin = Client()
+    admin.force_login(UserFactory(role=Role.ADMIN))
+    context = chromium.new_context(viewport={"width": 1100, "height": 900})
+    context.add_cookies([{"name": "sessionid", "value": admin.cookies["sessionid"].value, "url": tool}])
+    page = context.new_page()
+    violations += watch_csp(context, page)
+    link = ResourceLink.objects.get()
+    page.goto(f"{tool}/lti/links/{link.pk}/roster/")
+    page.get_by_role("heading", name="LMS roster").wait_for()
+    rows = page.locator("tbody tr")
+    assert rows.count() == 3
+    assert learner.username in rows.nth(0).inner_text() and "Not started" in rows.nth(0).inner_text()
+    assert "Not opened yet" in rows.nth(1).inner_text()
+    shot(page, "roster")
     context.close()
     assert not violations, violations
