@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Sum
 from django.utils import timezone
 
-from quizzes.eligibility import Eligibility, overrides_for, quiz_eligibility
+from quizzes.eligibility import Eligibility, QuizStartState, overrides_for, quiz_eligibility
 from quizzes.models import Attempt, AttemptState, Quiz
 from quizzes.services import applicable_overrides
 
@@ -244,7 +244,7 @@ class QuizState:
 
     quiz: Quiz
     eligibility: Eligibility
-    next_lesson: Lesson | None = None  # the first unread lesson the quiz's lesson lock covers
+    next_lesson: Lesson | None = None  # locked by unread lessons: the first of them (the lock names it)
 
     state = property(lambda self: str(self.eligibility.state))
     label = property(lambda self: self.eligibility.label)
@@ -354,22 +354,18 @@ def quiz_start_context(*, user, quiz: Quiz) -> tuple[str | None, datetime | None
 def _quiz_state(quiz: Quiz, attempts: list[Attempt], *, overrides, lessons: list, now: datetime) -> QuizState:
     """lessons: the (lesson, read) pairs the quiz's lesson lock covers, in course order."""
     unread = [lesson for lesson, read in lessons if not read]
-    return QuizState(
+    lock = lesson_lock_reason(
         quiz=quiz,
-        eligibility=quiz_eligibility(
-            quiz=quiz,
-            attempts=attempts,
-            overrides=overrides_for(overrides, quiz.pk),
-            lesson_lock=lesson_lock_reason(
-                quiz=quiz,
-                read=len(lessons) - len(unread),
-                total=len(lessons),
-                next_title=unread[0].title if unread else None,
-            ),
-            now=now,
-        ),
-        next_lesson=unread[0] if unread else None,
+        read=len(lessons) - len(unread),
+        total=len(lessons),
+        next_title=unread[0].title if unread else None,
     )
+    eligibility = quiz_eligibility(
+        quiz=quiz, attempts=attempts, overrides=overrides_for(overrides, quiz.pk), lesson_lock=lock, now=now
+    )
+    # Where to go on when the rule refused the start for the lesson lock (its reason names the lesson).
+    locked = eligibility.blocked_by == QuizStartState.LOCKED
+    return QuizState(quiz=quiz, eligibility=eligibility, next_lesson=unread[0] if locked else None)
 
 
 def course_outline(*, enrollment: Enrollment, now: datetime | None = None) -> CourseOutline:
