@@ -132,3 +132,31 @@ class ReviewComment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author_id} on {self.item_kind} {self.item_key}"
+
+
+class ReviewPacket(models.Model):
+    """The review packet PDF of a draft, rendered by a Celery task (a whole course is hundreds of pages:
+    longer than a web request may take) and served by a permission-checked view."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Rendering"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="packets")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    draft_status = models.CharField(
+        max_length=20, help_text="The draft's status when the packet was asked for."
+    )
+    file = models.FileField(upload_to="review-packets/%Y/", blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Review packet {self.pk} of draft {self.draft_id} ({self.status})"

@@ -2,7 +2,10 @@
 every lesson, every question with its key, explanation and source, the diff against the previous
 version and a signature block. WeasyPrint with the certificates' locked URL fetcher (no network)."""
 
+import logging
+
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -10,7 +13,9 @@ from courses.certificates import STATIC_ROOT_FOR_PDF, _locked_fetcher_class
 from elearn.markdown import render_markdown
 
 from .diff import diff_documents
-from .models import Draft
+from .models import Draft, ReviewPacket
+
+logger = logging.getLogger(__name__)
 
 
 def packet_context(draft: Draft) -> dict:
@@ -50,3 +55,28 @@ def render_packet(draft: Draft) -> bytes:
     return HTML(
         string=html, base_url=STATIC_ROOT_FOR_PDF.as_uri() + "/", url_fetcher=_locked_fetcher_class()()
     ).write_pdf()
+
+
+def build_packet(*, packet_id: int) -> ReviewPacket:
+    """Render and store one packet (idempotent: a done packet is left as it is). Rendering runs outside
+    any transaction; only status updates are written."""
+    packet = ReviewPacket.objects.select_related(
+        "draft", "draft__base_version", "draft__published_version"
+    ).get(pk=packet_id)
+    if packet.status == ReviewPacket.Status.DONE:
+        return packet
+    ReviewPacket.objects.filter(pk=packet.pk).update(status=ReviewPacket.Status.RUNNING)
+    try:
+        data = render_packet(packet.draft)
+    except Exception as exc:
+        logger.exception("review packet %s failed", packet.pk)
+        ReviewPacket.objects.filter(pk=packet.pk).update(
+            status=ReviewPacket.Status.FAILED, error=str(exc)[:500], finished_at=timezone.now()
+        )
+        raise
+    packet.file.save(
+        f"review-packet-{packet.draft.slug}-{packet.draft_id}.pdf", ContentFile(data), save=False
+    )
+    packet.status, packet.finished_at = ReviewPacket.Status.DONE, timezone.now()
+    packet.save(update_fields=["file", "status", "finished_at"])
+    return packet

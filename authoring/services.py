@@ -22,7 +22,7 @@ from quizzes.models import Question
 
 from . import access
 from .documents import FINAL_EXAM_KEY, document_from_items, document_problems, items_from_document
-from .models import Draft, DraftItem, ReviewComment
+from .models import Draft, DraftItem, ReviewComment, ReviewPacket
 
 Kind = DraftItem.Kind
 
@@ -528,6 +528,30 @@ def publish(*, draft_id: int, actor, now=None) -> CourseVersion:
         data={"course": draft.slug, "version": version.number, "reviewer": draft.reviewed_by},
     )
     return version
+
+
+@transaction.atomic
+def request_packet(*, draft_id: int, actor, now=None) -> ReviewPacket:
+    """Ask for the review packet PDF of the draft as it is now; a task renders it after commit."""
+    from core.queue import enqueue_after_commit
+
+    _require(access.can_see_drafts(actor), "Only authors and medical reviewers read drafts.")
+    now = now or timezone.now()
+    draft = Draft.objects.get(pk=draft_id)
+    packet = ReviewPacket.objects.create(
+        draft=draft, requested_by=actor, draft_status=draft.status, created_at=now
+    )
+    audit.record(
+        action="draft.packet_requested", target=packet, actor=actor, now=now, data={"draft": draft.pk}
+    )
+
+    def failed(exc):
+        ReviewPacket.objects.filter(pk=packet.pk).update(
+            status=ReviewPacket.Status.FAILED, error=str(exc)[:500]
+        )
+
+    enqueue_after_commit("authoring.tasks.build_review_packet", packet.pk, on_failure=failed)
+    return packet
 
 
 def _today(now: datetime | None = None) -> date:

@@ -21,6 +21,12 @@ urlpatterns = [
     path("drafts/<int:draft_id>/approve/", views.approve, name="approve"),
     path("drafts/<int:draft_id>/reopen/", views.reopen, name="reopen"),
     path("drafts/<int:draft_id>/publish/", views.publish, name="publish"),
-    path("drafts/<int:draft_id>/packet.pdf", views.packet_pdf, name="packet"),
+    path("drafts/<int:draft_id>/packets/", views.packet_request, name="packet_request"),
+    path("drafts/<int:draft_id>/packets/<int:packet_id>/", views.packet_page, name="packet"),
+    path(
+        "drafts/<int:draft_id>/packets/<int:packet_id>/download/",
+        views.packet_download,
+        name="packet_download",
+    ),
     path("drafts/<int:draft_id>/import/", views.import_questions, name="import"),
 ]

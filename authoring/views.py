@@ -7,7 +7,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,10 +17,10 @@ from courses.exchange import services as exchange
 from courses.models import Course
 from elearn.markdown import render_markdown
 
-from . import access, forms, packet, selectors, services
+from . import access, forms, selectors, services
 from .diff import diff_documents
 from .documents import document_problems, lesson_problems, question_problems
-from .models import Draft, DraftItem
+from .models import Draft, DraftItem, ReviewPacket
 
 Kind = DraftItem.Kind
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
@@ -392,13 +392,41 @@ def publish(request, draft_id):
     return redirect("authoring:draft", draft_id=draft_id)
 
 
+@require_POST
+@drafts_visible
+def packet_request(request, draft_id):
+    packet = services.request_packet(draft_id=_draft(draft_id).pk, actor=request.user)
+    return redirect("authoring:packet", draft_id=draft_id, packet_id=packet.pk)
+
+
+def _packet(draft_id, packet_id) -> ReviewPacket:
+    return get_object_or_404(ReviewPacket.objects.select_related("draft"), pk=packet_id, draft_id=draft_id)
+
+
 @require_GET
 @drafts_visible
-def packet_pdf(request, draft_id):
-    draft = _draft(draft_id)
-    response = HttpResponse(packet.render_packet(draft), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="review-packet-{draft.slug}-{draft.pk}.pdf"'
-    return response
+def packet_page(request, draft_id, packet_id):
+    packet = _packet(draft_id, packet_id)
+    template = (
+        "authoring/partials/packet_status.html"
+        if request.headers.get("HX-Request")
+        else "authoring/packet_page.html"
+    )
+    return render(request, template, {"packet": packet, "draft": packet.draft})
+
+
+@require_GET
+@drafts_visible
+def packet_download(request, draft_id, packet_id):
+    packet = _packet(draft_id, packet_id)
+    if packet.status != ReviewPacket.Status.DONE or not packet.file:
+        raise Http404("The packet is not ready.")
+    return FileResponse(
+        packet.file.open("rb"),
+        as_attachment=True,
+        filename=f"review-packet-{packet.draft.slug}-{packet.draft_id}-{packet.pk}.pdf",
+        content_type="application/pdf",
+    )
 
 
 # --- import into a draft bank -----------------------------------------------------------------------

@@ -270,16 +270,31 @@ def test_drafts_are_refused_to_everyone_else(client, setup, role):
         assert client.get(url).status_code in ((403, 302) if role == Role.SURVEYOR else (403,)), (role, url)
 
 
-def test_packet_pdf_has_keys_the_diff_and_a_signature_block(client, setup, tmp_path):
+def test_packet_pdf_is_rendered_by_a_task_and_has_keys_the_diff_and_a_signature_block(
+    client, setup, tmp_path, settings, django_capture_on_commit_callbacks
+):
     import subprocess
 
+    from authoring.models import ReviewPacket
+
+    settings.MEDIA_ROOT = tmp_path / "media"
     _, author, reviewer, draft = setup
     to_state(draft, "approved", author, reviewer)
     client.force_login(reviewer)
-    response = client.get(f"/authoring/drafts/{draft.pk}/packet.pdf")
-    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/authoring/drafts/{draft.pk}/packets/")
+    packet = ReviewPacket.objects.get()
+    assert (
+        response.status_code == 302
+        and response["Location"] == f"/authoring/drafts/{draft.pk}/packets/{packet.pk}/"
+    )
+    assert packet.status == ReviewPacket.Status.DONE
+    page = client.get(response["Location"]).content.decode()
+    assert "Download the review packet (PDF)" in page
+    download = client.get(f"/authoring/drafts/{draft.pk}/packets/{packet.pk}/download/")
+    assert download["Content-Type"] == "application/pdf"
     path = tmp_path / "packet.pdf"
-    path.write_bytes(response.content)
+    path.write_bytes(b"".join(download.streaming_content))
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True, text=True).stdout
     for expected in (
         "Medical review packet",
@@ -290,6 +305,33 @@ def test_packet_pdf_has_keys_the_diff_and_a_signature_block(client, setup, tmp_p
         "Dana Reviewer, MD",
     ):
         assert expected in " ".join(text.split()), expected
+
+
+PACKET_STATES = [
+    ("queued", ["Queued", 'hx-trigger="every 2s"']),
+    ("running", ["Rendering", 'hx-trigger="every 2s"']),
+    ("failed", ["Rendering the packet failed: boom"]),
+]
+
+
+@pytest.mark.parametrize(("status", "texts"), PACKET_STATES)
+def test_packet_page_states(client, setup, status, texts):
+    from authoring.models import ReviewPacket
+
+    _, author, _, draft = setup
+    packet = ReviewPacket.objects.create(
+        draft=draft,
+        requested_by=author,
+        status=status,
+        draft_status=draft.status,
+        error="boom",
+        created_at=timezone.now(),
+    )
+    client.force_login(author)
+    body = client.get(f"/authoring/drafts/{draft.pk}/packets/{packet.pk}/").content.decode()
+    for text in texts:
+        assert text in body, (status, text)
+    assert client.get(f"/authoring/drafts/{draft.pk}/packets/{packet.pk}/download/").status_code == 404
 
 
 GIFT = """// [tag:objective:MA-1]

@@ -191,3 +191,12 @@ def test_import_questions_with_a_preview(live_server, browser_page, published, t
         )
     )
     assert keys == {"nasal-dose", "repeat"}
+
+    # The review packet: rendered by the task (eager here), then downloaded from its page.
+    page.click("button:has-text('Review packet (PDF)')")
+    page.wait_for_url(re.compile(r"/packets/\d+/$"))
+    page.locator("text=Download the review packet (PDF)").wait_for()
+    check(page, "packet")
+    with page.expect_download() as info:
+        page.click("text=Download the review packet (PDF)")
+    assert info.value.suggested_filename.endswith(".pdf")
