@@ -44,8 +44,13 @@ class DatabaseUnavailableMiddleware:
         if not isinstance(exception, OperationalError):
             return None
         logger.warning("database unavailable on %s: %s", request.path, exception)
-        # Drop the broken connection so the next request reconnects instead of failing again.
-        close_old_connections()
+        # Drop the broken connection so the next request reconnects instead of failing again. Best
+        # effort: closing a connection to a database that is down can raise too, and must not turn the
+        # 503 into a 500.
+        try:
+            close_old_connections()
+        except Exception:
+            logger.warning("could not close the broken database connection", exc_info=True)
         return database_unavailable_response(request)
 
 
