@@ -80,8 +80,8 @@ class Sim:
     def fail_next_scores(self, count: int) -> None:
         requests.post(f"{self.url}/sim/fail", json={"scores": count}, timeout=5)
 
-    def sign(self, **message) -> str:
-        return requests.post(f"{self.url}/sim/sign", json=message, timeout=5).json()["id_token"]
+    def learn_tool_keys(self, jwks: dict) -> None:
+        requests.post(f"{self.url}/sim/tool-keys", json=jwks, timeout=5).raise_for_status()
 
 
 def register_simulator(sim_url: str, *, tool_base: str, tool_jwks: dict) -> Sim:

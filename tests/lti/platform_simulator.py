@@ -9,12 +9,14 @@ membership container (/memberships/<context>, two pages). The deep-linking retur
 (/deep_link_return) checks the tool's signed response.
 
 Test control, under /sim/: `POST /sim/setup` (the tool's JWKS, client id, deployment id, launch URL),
-`POST /sim/launches` (the message the next login hint stands for; returns the hint), `GET /sim/state`
-(scores, line items, deep-link responses, token requests), `POST /sim/fail` (answer the next N score
-posts with 503). Standard library plus PyJWT and cryptography, both in requirements.lock."""
+`POST /sim/launches` (the message the next login hint stands for; returns the hint), `GET /sim/start`
+(the LMS page that starts a launch in a browser), `GET /sim/state` (scores, line items, deep-link
+responses, token requests), `POST /sim/tool-keys` (the tool's keyset fetched again), `POST /sim/fail`
+(answer the next N score posts with 503). Standard library plus PyJWT and cryptography, both in requirements.lock."""
 
 import argparse
 import json
+import os
 import secrets
 import threading
 import time
@@ -279,6 +281,9 @@ def make_handler(platform: Platform):
                     platform.members = platform.setup.pop("members", {})
                     platform.lineitems = platform.setup.pop("lineitems", {})
                     return self._send(200, {"issuer": platform.base})
+                if url.path == "/sim/tool-keys":  # the platform fetches the tool's keyset again
+                    platform.setup["tool_jwks"] = json.loads(self._body())
+                    return self._send(200, {})
                 if url.path == "/sim/launches":
                     hint = "msg-" + uuid.uuid4().hex
                     platform.launches[hint] = json.loads(self._body())
@@ -286,9 +291,6 @@ def make_handler(platform: Platform):
                 if url.path == "/sim/fail":
                     platform.fail_scores = json.loads(self._body())["scores"]
                     return self._send(200, {})
-                if url.path == "/sim/sign":  # a token signed by this platform, for tests of a replay
-                    message = json.loads(self._body())
-                    return self._send(200, {"id_token": platform.id_token(message, nonce=message["nonce"])})
                 if url.path == "/token":
                     status, body = platform.issue_token(self._form())
                     return self._send(status, body)
@@ -339,6 +341,14 @@ def main():
     args = parser.parse_args()
     platform = Platform(f"http://127.0.0.1:{args.port}")
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(platform))
+    parent = os.getppid()
+
+    def exit_with_the_test_run():  # a killed pytest must not leave the simulator holding the port
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=exit_with_the_test_run, daemon=True).start()
     print(f"LTI platform simulator on {platform.base}", flush=True)
     server.serve_forever()
 

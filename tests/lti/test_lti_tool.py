@@ -416,3 +416,23 @@ def test_roster_rows_show_progress_only_for_the_viewers_team(lti_platform, cours
         "Not started",
         "Not started",
     ]
+
+
+def test_management_commands_rotate_keys_and_list_the_roster(client, lti_platform, course):
+    import io
+
+    from django.core.management import call_command
+
+    launch(client, lti_platform, custom={"course": course.course.slug})
+    before = keys.signing_key().kid
+    out = io.StringIO()
+    call_command("rotate_lti_keys", stdout=out)
+    after = keys.signing_key().kid
+    assert after != before and f"signing key {after}" in out.getvalue() and before in out.getvalue()
+    assert {k["kid"] for k in client.get("/lti/jwks/").json()["keys"]} == {before, after}
+
+    # the platform learns the new key (as it would from /lti/jwks/), and services keep working
+    lti_platform.learn_tool_keys(client.get("/lti/jwks/").json())
+    out = io.StringIO()
+    call_command("lti_roster", str(ResourceLink.objects.get().pk), stdout=out)
+    assert out.getvalue().splitlines()[0].startswith("lms-user-1\tRae Rivera\trae@example.org\tLearner")
