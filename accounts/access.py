@@ -122,7 +122,11 @@ def document_read_only_refusals(result, generator, request, public):
         for method, operation in path.items():
             if method in ("post", "put", "patch", "delete"):
                 operation.setdefault("responses", {}).setdefault(
-                    "403", {"description": "Refused: the account is read-only (surveyors), or not permitted."}
+                    "403",
+                    {
+                        "description": "Refused: the account is read-only (surveyors), or not permitted.",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    },
                 )
     return result
 

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.exceptions import ValidationError
@@ -6,6 +6,8 @@ from rest_framework.fields import DateTimeField
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from core.serializers import error
 
 from . import login_throttle, mfa
 from .errors import LoginThrottled, SecondFactorRefused
@@ -35,12 +37,12 @@ class ObtainTokenView(APIView):
             200: inline_serializer(
                 "TokenResponse", {"token": serializers.CharField(), "expiry": serializers.DateTimeField()}
             ),
-            400: OpenApiResponse(
-                description="Missing fields, wrong username or password, or a missing or wrong `otp` "
+            400: error(
+                "Missing fields, wrong username or password, or a missing or wrong `otp` "
                 "(the second-factor code, for accounts that use one)"
             ),
-            403: OpenApiResponse(description="The account must set up two-step verification first"),
-            429: OpenApiResponse(description="Too many failed logins for this username: `{detail, code}`"),
+            403: error("The account must set up two-step verification first"),
+            429: error("Too many failed logins for this username or address; Retry-After says when"),
         },
     )
     def post(self, request):
@@ -73,7 +75,7 @@ class LogoutView(APIView):
     authentication_classes = [KnoxTokenAuthentication]
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses={204: None, 401: OpenApiResponse(description="No valid token")})
+    @extend_schema(request=None, responses={204: None, 401: error("No valid token")})
     def post(self, request):
         everything = request.query_params.get("all") in ("1", "true")
         revoke_tokens(

@@ -4,17 +4,26 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.serializers import CONFLICT, NOT_FOUND, error
 from quizzes import api as quiz_api
 from quizzes.models import Quiz
 
 from . import selectors, services
 from .models import Course
+from .serializers import (
+    CatalogSerializer,
+    CourseDetailSerializer,
+    LessonCompletedSerializer,
+    LessonTooSoonSerializer,
+    MyCertificatesSerializer,
+    ProgressSerializer,
+    TranscriptSerializer,
+)
 
 
 def _quiz_state_payload(state: selectors.QuizState | None) -> dict | None:
@@ -62,7 +71,7 @@ def _progress_payload(enrollment) -> dict:
 
 class CourseListView(APIView):
     @extend_schema(
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: CatalogSerializer},
         summary="Assigned and open courses, with my progress",
         operation_id="courses_list",
     )
@@ -89,7 +98,7 @@ class CourseListView(APIView):
 
 class CourseDetailView(APIView):
     @extend_schema(
-        responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+        responses={200: CourseDetailSerializer, 404: NOT_FOUND},
         summary="Modules with lessons (id, title, read) and quiz states; the final exam; an open clinical update",
         operation_id="courses_retrieve",
     )
@@ -144,7 +153,11 @@ class CourseDetailView(APIView):
 class LessonCompleteView(APIView):
     @extend_schema(
         request=None,
-        responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+        responses={
+            200: LessonCompletedSerializer,
+            404: NOT_FOUND,
+            409: error("Too soon: the course's minimum reading time", LessonTooSoonSerializer),
+        },
         summary="Mark a lesson read (idempotent); 409 with seconds_remaining before the course minimum time",
     )
     def post(self, request, lesson_id: int):
@@ -153,7 +166,7 @@ class LessonCompleteView(APIView):
 
 
 class MyProgressView(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="My transcript")
+    @extend_schema(responses={200: TranscriptSerializer}, summary="My transcript")
     def get(self, request):
         rows = selectors.transcript(user=request.user)
         return Response(
@@ -186,13 +199,8 @@ class MyProgressView(APIView):
 class SelfEnrollView(APIView):
     @extend_schema(
         request=None,
-        responses={
-            201: OpenApiTypes.OBJECT,
-            200: OpenApiTypes.OBJECT,
-            404: OpenApiTypes.OBJECT,
-            409: OpenApiTypes.OBJECT,
-        },
-        summary="Enrol myself in an open course",
+        responses={201: ProgressSerializer, 200: ProgressSerializer, 404: NOT_FOUND, 409: CONFLICT},
+        summary="Enrol myself in an open course (201), or already enrolled (200): my progress",
     )
     def post(self, request, slug: str):
         course = get_object_or_404(Course, slug=slug)
@@ -229,7 +237,7 @@ class AttemptDetailView(quiz_api.AttemptDetailView):
 
 class MyCertificatesView(APIView):
     @extend_schema(
-        responses={200: OpenApiTypes.OBJECT}, summary="My certificates", operation_id="me_certificates"
+        responses={200: MyCertificatesSerializer}, summary="My certificates", operation_id="me_certificates"
     )
     def get(self, request):
         today = timezone.localdate()

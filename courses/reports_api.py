@@ -3,8 +3,7 @@
 import django_filters
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import ListAPIView
@@ -13,14 +12,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Role
+from core.serializers import BAD_REQUEST, error
 from quizzes.models import Quiz
 
 from . import reports
 from .models import Course, Enrollment
+from .serializers import ItemAnalysisSerializer, PersonSerializer, TeamProgressSerializer
 
-NOT_FOUND = OpenApiResponse(
-    OpenApiTypes.OBJECT, description="Not found, or not allowed to see reports (the same answer)"
-)
+NOT_FOUND = error("Not found, or not allowed to see reports (the same answer)")
 
 
 class CanViewReports(BasePermission):
@@ -47,15 +46,6 @@ class TeamProgressFilter(django_filters.FilterSet):
         return queryset  # validation only; the reports selector applies the filters
 
 
-class PersonSerializer(serializers.Serializer):
-    id = serializers.IntegerField(source="pk")
-    name = serializers.CharField(source="get_full_name")
-    username = serializers.CharField()
-    employee_id = serializers.CharField(allow_null=True)
-    department = serializers.CharField(source="department.name", default=None)
-    job_title = serializers.CharField()
-
-
 class TeamProgressView(APIView):
     permission_classes = [CanViewReports]
 
@@ -70,7 +60,7 @@ class TeamProgressView(APIView):
             OpenApiParameter("sort", str, enum=list(reports.SORTS)),
             OpenApiParameter("page", int),
         ],
-        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 404: NOT_FOUND},
+        responses={200: TeamProgressSerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
         summary="Team progress matrix: people × modules, filtered, sorted by an allow-list, 50 per page",
         operation_id="reports_team_progress",
     )
@@ -152,7 +142,7 @@ class OverdueSerializer(serializers.ModelSerializer):
     get=extend_schema(
         operation_id="reports_overdue",
         summary="Overdue enrollments of the people I may report on",
-        responses={200: OverdueSerializer(many=True), 400: OpenApiTypes.OBJECT, 404: NOT_FOUND},
+        responses={200: OverdueSerializer(many=True), 400: BAD_REQUEST, 404: NOT_FOUND},
     )
 )
 class OverdueView(ListAPIView):
@@ -168,7 +158,7 @@ class ItemAnalysisView(APIView):
     permission_classes = [CanViewReports]
 
     @extend_schema(
-        responses={200: OpenApiTypes.OBJECT, 404: NOT_FOUND},
+        responses={200: ItemAnalysisSerializer, 404: NOT_FOUND},
         operation_id="reports_item_analysis",
         summary="Per-question statistics of a quiz over my staff (first attempts)",
     )

@@ -10,14 +10,15 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from core.ratelimit import cache_text, client_address, hit, hit_and_get
+from core.serializers import error
 
 from . import certificates
+from .serializers import VerificationSerializer
 
 
 def _allowed(request) -> bool:
@@ -70,9 +71,9 @@ class VerifyCertificateAPI(APIView):
     @extend_schema(
         responses={
             200: OpenApiResponse(
-                OpenApiTypes.OBJECT, description="status: valid | expired | revoked | unknown"
+                VerificationSerializer, description="status: valid | expired | revoked | unknown"
             ),
-            429: OpenApiTypes.OBJECT,
+            429: error("Too many verifications from this address; Retry-After says when"),
         },
         summary="Verify a certificate by its public code (no login)",
         operation_id="certificates_verify",

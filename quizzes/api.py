@@ -6,27 +6,32 @@ through its course-level orchestration (progress, completion) without the quiz e
 """
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.serializers import BAD_REQUEST, CONFLICT, NOT_FOUND, error
+
 from . import selectors, services
 from .errors import InvalidAnswer
 from .models import Quiz
+from .serializers import (
+    AttemptSerializer,
+    ResponseBodySerializer,
+    SavedAnswerSerializer,
+    StartRefusedSerializer,
+    SubmissionSerializer,
+)
 
-ATTEMPT_SCHEMA = OpenApiResponse(
-    OpenApiTypes.OBJECT,
-    description="`{id, number, state, deadline, server_now, seconds_left, questions: [{id, type, stem, "
-    "stem_html, choices: [{id, text}] | items | left/right | unit | parts, response}]}`; after submit, "
-    "`score`, `passed`, `critical_missed_objectives` and per-question `review` as the review policy allows.",
+ATTEMPT = OpenApiResponse(
+    AttemptSerializer,
+    description="The attempt as the learner may see it: before submission no key, correctness or "
+    "explanation; after it `score`, `passed`, `critical_missed_objectives` and per-question `review` as the "
+    "review policy allows.",
 )
-ERROR_SCHEMA = OpenApiResponse(
-    OpenApiTypes.OBJECT,
-    description="`{detail, code, errors?}`; a refused start adds `state, reason, retry_at?`",
-)
+START_REFUSED = error("The start rule refused: `state`, `reason`, `retry_at`", StartRefusedSerializer)
 
 
 class StartAttemptView(APIView):
@@ -37,7 +42,7 @@ class StartAttemptView(APIView):
 
     @extend_schema(
         request=None,
-        responses={201: ATTEMPT_SCHEMA, 200: ATTEMPT_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA},
+        responses={201: ATTEMPT, 200: ATTEMPT, 404: NOT_FOUND, 409: START_REFUSED},
         summary="Start a new attempt (201) or resume the open one (200)",
     )
     def post(self, request, quiz_id: int):
@@ -61,8 +66,8 @@ class SaveAnswerView(APIView):
     save_service = staticmethod(services.save_answer)
 
     @extend_schema(
-        request=OpenApiTypes.OBJECT,
-        responses={200: OpenApiTypes.OBJECT, 400: ERROR_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA},
+        request=ResponseBodySerializer,
+        responses={200: SavedAnswerSerializer, 400: BAD_REQUEST, 404: NOT_FOUND, 409: CONFLICT},
         summary="Autosave one answer (idempotent)",
         description='Bodies: `{"choice_ids": [..]}` single/multiple/true-false, `{"order": [..]}` ordering, '
         '`{"pairs": {"left_id": "right_id"}}` matching, `{"value": n}` numeric. Partial answers are accepted.',
@@ -79,19 +84,13 @@ class SaveAnswerView(APIView):
         return Response({"question_id": answer.question_id, "saved_at": answer.saved_at})
 
 
-SUBMISSION_SCHEMA = OpenApiResponse(
-    OpenApiTypes.OBJECT,
-    description="`{id, quiz, number, state, started_at, deadline, submitted_at, closed_by, passed, "
-    "critical_missed_objectives, graded_now, score?}` (`score` as the review policy allows). The questions "
-    "and their review are not repeated here: `GET /attempts/{id}/` has them.",
-)
-
-
 class SubmitAttemptView(APIView):
     submit_service = staticmethod(services.submit_attempt)
 
     @extend_schema(
-        request=None, responses={200: SUBMISSION_SCHEMA, 404: ERROR_SCHEMA}, summary="Submit and grade once"
+        request=None,
+        responses={200: SubmissionSerializer, 404: NOT_FOUND},
+        summary="Submit and grade once (the questions and review: GET the attempt)",
     )
     def post(self, request, attempt_id: int):
         # The service locks the learner's own attempt (404 otherwise): no separate read here.
@@ -102,9 +101,7 @@ class SubmitAttemptView(APIView):
 class AttemptDetailView(APIView):
     expire_service = staticmethod(services.expire_attempt)
 
-    @extend_schema(
-        responses={200: ATTEMPT_SCHEMA, 404: ERROR_SCHEMA}, summary="The attempt, review data as allowed"
-    )
+    @extend_schema(responses={200: ATTEMPT, 404: NOT_FOUND}, summary="The attempt, review data as allowed")
     def get(self, request, attempt_id: int):
         attempt = selectors.own_attempt(attempt_id=attempt_id, user=request.user)
         if attempt.is_open and selectors.is_past_deadline(attempt):

@@ -12,6 +12,7 @@ from tests.course_helpers import load_tiny
 from tests.factories import DepartmentFactory, UserFactory
 
 ROLES = ("learner", "supervisor", "admin", "surveyor")
+EVERY_ROLE = tuple(Role.values)  # the API checks (schemathesis) run for each of these
 
 
 def make_org(tmp_path):
@@ -42,3 +43,19 @@ def make_org(tmp_path):
     }
     tokens = {role: issue_token(user)[1] for role, user in users.items()}
     return SimpleNamespace(tiny=tiny, dept=dept, users=users, tokens=tokens, **users)
+
+
+def make_org_with_every_role(tmp_path):
+    """make_org plus one user (and token) for each remaining role: a department admin of the same
+    department, a course author and a medical reviewer."""
+    org = make_org(tmp_path)
+    extra = {
+        Role.DEPARTMENT_ADMIN: UserFactory(username="dad", role=Role.DEPARTMENT_ADMIN, department=org.dept),
+        Role.AUTHOR: UserFactory(username="aut", role=Role.AUTHOR),
+        Role.MEDICAL_REVIEWER: UserFactory(username="rev", role=Role.MEDICAL_REVIEWER),
+    }
+    for role, user in extra.items():
+        org.users[str(role)] = user
+        org.tokens[str(role)] = issue_token(user)[1]
+    assert set(EVERY_ROLE) <= set(org.tokens)
+    return org
