@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from accounts.services import provision_external_user
 from core import audit
+from core.errors import DomainError
 from core.queue import enqueue_after_commit
 
 from . import selectors
@@ -35,8 +36,11 @@ INSTRUCTOR_ROLES = (
 )
 
 
-class LaunchRefused(Exception):
+class LaunchRefused(DomainError):
     """A launch that is valid LTI but that this engine will not act on; the message is for the person."""
+
+    http_status = 403
+    code = "launch_refused"
 
 
 def is_instructor(claims: dict) -> bool:

@@ -2,8 +2,6 @@
 through the staff CSV import's own validation and commit (courses.assignments.commit_staff_report), so
 the assignment rules run exactly as they do for an import. Refusals are audited by `record_refusal`."""
 
-from dataclasses import dataclass, field
-
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -11,20 +9,31 @@ from django.utils import timezone
 from accounts import staff_import
 from accounts.models import Role, User
 from core import audit
+from core.errors import DomainError
 
 from . import claims as claim_map
 from .models import SSOIdentity
 
 
-@dataclass
-class SignInRefused(Exception):
-    """A sign-in the engine refuses: `message` is what the person reads, `reason` a stable code."""
+class SignInRefused(DomainError):
+    """A sign-in the engine refuses: `message` is what the person reads, `reason` a stable code (the
+    domain error's `code`)."""
 
-    reason: str
-    message: str
-    subject: str = ""
-    user_id: int | None = None
-    data: dict = field(default_factory=dict)
+    http_status = 403
+
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        subject: str = "",
+        user_id: int | None = None,
+        data: dict | None = None,
+    ):
+        super().__init__(message)
+        self.reason = self.code = reason
+        self.subject = subject
+        self.user_id = user_id
+        self.data = data or {}
 
     def __str__(self) -> str:
         return f"{self.reason}: {self.message}"

@@ -25,11 +25,13 @@ NOT_DOMAIN_ERRORS = {
     "courses.management.commands.generate_demo_org.DemoOrgExists",  # a CommandError
     "frontend.forms.FormAnswerError",  # a form field that is not an answer; the page re-renders it
     "authoring.documents._Rollback",  # control flow: undoes a trial load
+    "sso.provider.ProviderUnavailable",  # the identity provider is down: shown as a refusal by the view
+    "xapi.sender.Unavailable",  # the LRS is down: the outbox retries
 }
 
 
 def exception_classes():
-    for app in ("accounts", "authoring", "core", "courses", "quizzes", "frontend"):
+    for app in ("accounts", "authoring", "core", "courses", "quizzes", "frontend", "sso", "lti", "xapi"):
         package = importlib.import_module(app)
         for info in pkgutil.walk_packages(package.__path__, prefix=f"{app}."):
             if ".migrations" in info.name or info.name.endswith("tests"):
