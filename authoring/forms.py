@@ -21,12 +21,8 @@ TYPES = (
     ("scenario", "Scenario (case with 2-5 parts)"),
 )
 # Answer data of the types without a row editor, edited as the bank file's YAML (FORMAT.md).
-YAML_ANSWER_FIELDS = {
-    "ordering": ("items",),
-    "matching": ("pairs", "extra_right"),
-    "numeric": ("answer", "unit"),
-    "scenario": ("parts",),
-}
+YAML_ANSWER_FIELDS = {"scenario": ("parts",)}
+MAX_PAIRS = 8
 
 
 def _int(value, *, blank=None):
@@ -152,6 +148,31 @@ def question_from_post(post, current: dict) -> tuple[dict, list[str]]:
         for name in ("feedback_true", "feedback_false"):
             if (post.get(name) or "").strip():
                 spec[name] = post.get(name).strip()
+    elif qtype == "ordering":
+        spec["items"] = _lines(post.get("items"))
+    elif qtype == "matching":
+        pairs = []
+        for i in range(MAX_PAIRS):
+            left, right = (
+                (post.get(f"pair_{i}_left") or "").strip(),
+                (post.get(f"pair_{i}_right") or "").strip(),
+            )
+            if left or right:
+                pairs.append({"left": left, "right": right})
+        spec["pairs"] = pairs
+        extra = _lines(post.get("extra_right"))
+        if extra:
+            spec["extra_right"] = extra
+    elif qtype == "numeric":
+        if post.get("numeric_mode") == "range":
+            spec["answer"] = {"min": _int(post.get("min")), "max": _int(post.get("max"))}
+        else:
+            spec["answer"] = {
+                "value": _int(post.get("value")),
+                "tolerance": _int(post.get("tolerance"), blank=0),
+            }
+        if (post.get("unit") or "").strip():
+            spec["unit"] = post.get("unit").strip()
     elif qtype in YAML_ANSWER_FIELDS:
         try:
             extra = yaml.safe_load(post.get("answer_yaml") or "") or {}
@@ -178,3 +199,12 @@ def choice_rows(spec: dict) -> list[dict]:
     rows = list(spec.get("choices") or []) if spec.get("type") in ("single", "multiple") else []
     rows = [dict(r) for r in rows if isinstance(r, dict)]
     return rows + [{"text": "", "correct": False} for _ in range(MAX_CHOICES - len(rows))]
+
+
+def pair_rows(spec: dict) -> list[dict]:
+    rows = (
+        [dict(p) for p in spec.get("pairs") or [] if isinstance(p, dict)]
+        if spec.get("type") == "matching"
+        else []
+    )
+    return rows + [{"left": "", "right": ""} for _ in range(MAX_PAIRS - len(rows))]

@@ -151,6 +151,7 @@ def _item_context(request, item, data, problems, *, conflict=""):
 
         context.update(
             choice_rows=forms.choice_rows(data),
+            pair_rows=forms.pair_rows(data),
             answer_yaml=forms.answer_yaml(data),
             answered=Answer.objects.filter(question__key=item.key).count(),
         )

@@ -112,7 +112,7 @@ ITEM_ROWS = [
     (Kind.BANK, "tiny-course-ma", ["Bank title"]),
     (Kind.QUESTION, "tiny-course-ma-single", ["FEEDBACK-tiny-course-ma-right", "Choices"]),
     (Kind.QUESTION, "tiny-course-ma-multi", ["Partial credit", "Alpha"]),
-    (Kind.QUESTION, "tiny-course-ma-match", ["pairs:", "extra_right:", "Hallucinogen"]),
+    (Kind.QUESTION, "tiny-course-ma-match", ['value="Heroin"', 'value="Opioid"', "Hallucinogen"]),
     (Kind.QUESTION, "tiny-course-ma-case", ["parts:", "tiny-course-ma-case-num"]),
 ]
 
@@ -136,8 +136,12 @@ def test_true_false_ordering_and_numeric_editors(client, setup):
     client.force_login(author)
     for qtype, data, text in (
         ("true_false", {"answer": True, "feedback_true": "Yes."}, 'Feedback for "True"'),
-        ("ordering", {"items": ["One", "Two", "Three"]}, "- One"),
-        ("numeric", {"answer": {"value": 4, "tolerance": 1}, "unit": "mg"}, "tolerance: 1"),
+        ("ordering", {"items": ["One", "Two", "Three"]}, ">One&#10;Two&#10;Three</textarea>"),
+        (
+            "numeric",
+            {"answer": {"value": 4, "tolerance": 1}, "unit": "mg"},
+            'name="tolerance" inputmode="decimal" value="1"',
+        ),
     ):
         row = item(draft, Kind.QUESTION, "tiny-course-ma-single")
         spec = {k: v for k, v in row.data.items() if k not in ("choices",)}
@@ -414,3 +418,57 @@ def test_list_selectors_have_fixed_query_counts(setup, django_assert_num_queries
         selectors.draft_overview(draft.pk)
     with django_assert_num_queries(3):
         selectors.review_page(draft.pk)
+
+
+FORM_ROWS = [
+    # (type, posted answer fields, the spec stored)
+    ("ordering", {"items": "First\r\nSecond\r\nThird"}, {"items": ["First", "Second", "Third"]}),
+    (
+        "matching",
+        {
+            "pair_0_left": "A",
+            "pair_0_right": "1",
+            "pair_1_left": "B",
+            "pair_1_right": "2",
+            "pair_2_left": "C",
+            "pair_2_right": "3",
+            "extra_right": "4",
+        },
+        {
+            "pairs": [{"left": "A", "right": "1"}, {"left": "B", "right": "2"}, {"left": "C", "right": "3"}],
+            "extra_right": ["4"],
+        },
+    ),
+    (
+        "numeric",
+        {"numeric_mode": "exact", "value": "48", "tolerance": "2", "unit": "hours"},
+        {"answer": {"value": 48, "tolerance": 2}, "unit": "hours"},
+    ),
+    ("numeric", {"numeric_mode": "range", "min": "30", "max": "90"}, {"answer": {"min": 30, "max": 90}}),
+    (
+        "true_false",
+        {"answer": "false", "feedback_false": "Right."},
+        {"answer": False, "feedback_false": "Right."},
+    ),
+]
+
+
+@pytest.mark.parametrize(("qtype", "fields", "expected"), FORM_ROWS)
+def test_each_type_form_saves_the_loader_shape_without_problems(client, setup, qtype, fields, expected):
+    _, author, _, draft = setup
+    row = item(draft, Kind.QUESTION, "tiny-course-ma-single")
+    client.force_login(author)
+    post = {
+        "revision": row.revision,
+        "type": qtype,
+        "objective": "MA-1",
+        "difficulty": "2",
+        "source": "[1] S",
+        "stem": "Stem?",
+        "explanation": "Why. Because [1].",
+        **fields,
+    }
+    response = client.post(f"/authoring/drafts/{draft.pk}/items/{row.pk}/", post)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    stored = item(draft, Kind.QUESTION, row.key).data
+    assert {k: stored[k] for k in expected} == expected
