@@ -5,31 +5,22 @@ keys of a domain error, e.g. a refused start's `state`, `reason`, `retry_at`), t
 from django.core.exceptions import PermissionDenied
 from django.db import OperationalError
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import DomainError, as_messages
-from .middleware import RETRY_AFTER_SECONDS
+from .errors import DatabaseUnavailable, DomainError, as_messages
 
 
 def exception_handler(exc, context):
     """Domain errors answer their status and payload; a database outage 503 (DRF would re-raise it as
     a 500); DRF's own errors keep their status and headers with the same body shape."""
+    if isinstance(exc, OperationalError):
+        exc = DatabaseUnavailable()
     if isinstance(exc, DomainError):
         response = Response(exc.payload(), status=exc.http_status)
         if exc.retry_after is not None:
             response["Retry-After"] = str(exc.retry_after)
-        return response
-    if isinstance(exc, OperationalError):
-        response = Response(
-            {
-                "detail": "The training database is briefly unavailable; try again shortly.",
-                "code": "database_unavailable",
-            },
-            status=status.HTTP_503_SERVICE_UNAVAILABLE,
-        )
-        response["Retry-After"] = RETRY_AFTER_SECONDS
         return response
     if isinstance(exc, Http404):  # as DRF's own handler does, but keeping the body in the one shape
         exc = exceptions.NotFound(*exc.args)

@@ -37,6 +37,19 @@ class DomainError(Exception):
         return body
 
 
+class DatabaseUnavailable(DomainError):
+    """The database is briefly unreachable (an OperationalError): a temporary condition, never a 500."""
+
+    http_status = 503
+    code = "database_unavailable"
+    retry_after = 5
+
+    def __init__(self):
+        super().__init__(
+            "The training database is briefly unavailable. Your saved work is safe; try again shortly."
+        )
+
+
 def as_messages(value) -> list[str]:
     if isinstance(value, list | tuple):
         return [str(v) for v in value]

@@ -6,8 +6,6 @@ from django.template.response import SimpleTemplateResponse
 
 logger = logging.getLogger(__name__)
 
-RETRY_AFTER_SECONDS = "5"
-
 
 class ProbeMiddleware:
     """/healthz and /readyz answered before anything else (first in MIDDLEWARE).
@@ -55,13 +53,15 @@ class DatabaseUnavailableMiddleware:
 
 
 def database_unavailable_response(request):
-    message = "The training database is briefly unavailable. Your saved work is safe; try again shortly."
+    from .errors import DatabaseUnavailable
+
+    error = DatabaseUnavailable()
     if wants_json(request):
-        response = JsonResponse({"detail": message, "code": "database_unavailable"}, status=503)
-    else:
-        response = SimpleTemplateResponse("503.html", {"message": message}, status=503)
-        response.render()
-    response["Retry-After"] = RETRY_AFTER_SECONDS
+        return domain_error_response(request, error)
+    # Not the error page: it would need the session and the user, which live in the database.
+    response = SimpleTemplateResponse("503.html", {"message": error.message}, status=error.http_status)
+    response.render()
+    response["Retry-After"] = str(error.retry_after)
     return response
 
 

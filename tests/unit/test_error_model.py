@@ -7,6 +7,7 @@ import inspect
 import pkgutil
 
 import pytest
+from django.db import OperationalError
 from django.test import override_settings
 from django.urls import include, path
 from rest_framework.views import APIView
@@ -78,6 +79,7 @@ ERRORS = {
     "not_found": AttemptNotFound("No such attempt."),
     "fields": CourseError("Please correct the form.", field_errors={"date": "Required."}),
     "start": CoolingDown("Wait an hour."),
+    "database": OperationalError("connection refused"),
 }
 urlpatterns = (
     [path(f"page/{name}/", _page_raising(error)) for name, error in ERRORS.items()]
@@ -123,6 +125,13 @@ def test_the_api_answers_a_domain_error_with_its_status_and_body(logged_in, name
     response = logged_in.get(f"/api/{name}/")
     assert response.status_code == status
     assert response.json() == body
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_a_database_outage_in_the_api_is_a_503_in_the_same_shape(logged_in):
+    response = logged_in.get("/api/database/")
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert response.json()["code"] == "database_unavailable" and set(response.json()) == {"detail", "code"}
 
 
 @override_settings(ROOT_URLCONF=__name__)
