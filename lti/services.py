@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -170,10 +170,21 @@ def _upsert_link(platform, deployment_id, claims, *, course, quiz_key, now) -> R
     return link
 
 
-@transaction.atomic
 def resource_launch(*, claims: dict, now: datetime | None = None) -> LaunchResult:
     """A verified resource-link launch: the person signed in as their account here (matched or made),
-    enrolled in the linked course when they launch as a learner, and sent to the course or the quiz."""
+    enrolled in the linked course when they launch as a learner, and sent to the course or the quiz.
+
+    Two first launches of one person at once (two tabs, a double click in the LMS) both find no link;
+    the one that loses on a unique constraint is rolled back whole and run again, and then finds the
+    winner's account."""
+    try:
+        return _resource_launch(claims=claims, now=now)
+    except IntegrityError:
+        return _resource_launch(claims=claims, now=now)
+
+
+@transaction.atomic
+def _resource_launch(*, claims: dict, now: datetime | None = None) -> LaunchResult:
     from courses import selectors as course_selectors
     from courses import services as course_services
     from quizzes.models import Quiz
