@@ -214,3 +214,55 @@ def document_problems(document: dict) -> list[str]:
             return []
         except ContentError as exc:
             return list(exc.problems)
+
+
+def quiz_problems(quiz: dict) -> dict[str, list[str]]:
+    """{field: [problems]} for a quiz's settings and draw rules, from the loader's own quiz reader."""
+    from courses.content_loader import QUIZ_FIELDS, _quiz
+
+    problems: list[str] = []
+    _quiz(quiz, where="quiz", kind="module", problems=problems)
+    found: dict[str, list[str]] = {}
+    for problem in problems:
+        message = problem.partition(": ")[2] or problem
+        field = next((name for name in QUIZ_FIELDS if f" {name} " in f" {message} "), None)
+        if field is None:
+            field = "draw" if "draw" in message else "key" if "key" in message else "__all__"
+        found.setdefault(field, []).append(message)
+    for i, rule in enumerate(quiz.get("draw") or [], start=1):
+        if isinstance(rule, dict) and sum(bool(rule.get(k)) for k in ("bank", "objective", "question")) != 1:
+            found.setdefault("draw", []).append(
+                f"draw rule {i} needs exactly one of bank, objective or question"
+            )
+    return found
+
+
+def course_problems(course: dict) -> dict[str, list[str]]:
+    """{field: [problems]} for the course settings, the loader's rules for each field."""
+    found: dict[str, list[str]] = {}
+
+    def whole(name, low, high, *, blank_ok=False):
+        value = course.get(name)
+        if value is None and blank_ok:
+            return
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            found.setdefault(name, []).append(
+                f"a whole number from {low} to {high}" + (", or blank" if blank_ok else "")
+            )
+
+    if not str(course.get("title") or "").strip():
+        found.setdefault("title", []).append("title is required")
+    ce_hours = course.get("ce_hours")
+    if isinstance(ce_hours, bool) or not isinstance(ce_hours, (int, float)) or ce_hours < 0:
+        found.setdefault("ce_hours", []).append("CE hours must be a number, 0 or more")
+    whole("validity_months", 1, 240, blank_ok=True)
+    whole("minimum_lesson_percent", 0, 100)
+    objectives = course.get("objectives") or {}
+    for key, text in objectives.items():
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,19}", key) or not str(text).strip():
+            found.setdefault("objectives", []).append(
+                f"{key or '(blank)'}: write one objective per line as ID: text (ID up to 20 letters, digits, hyphens)"
+            )
+    if not objectives:
+        found.setdefault("objectives", []).append("list the course's learning objectives")
+    return found

@@ -19,7 +19,7 @@ from elearn.markdown import render_markdown
 
 from . import access, forms, selectors, services
 from .diff import diff_documents
-from .documents import document_problems, lesson_problems, question_problems
+from .documents import course_problems, document_problems, lesson_problems, question_problems, quiz_problems
 from .models import Draft, DraftItem, ReviewPacket
 
 Kind = DraftItem.Kind
@@ -118,14 +118,21 @@ def _data_from_post(item: DraftItem, post, objectives) -> tuple[dict, dict[str, 
         if form_problems:
             found.setdefault("answer_yaml", []).extend(form_problems)
         return data, found
-    if item.kind == Kind.MODULE:
-        data, form_problems = forms.module_from_post(post, item.data)
-        return data, ({"draw": form_problems} if form_problems else {})
-    if item.kind == Kind.FINAL_EXAM:
-        data, form_problems = forms.quiz_from_post(post, item.data)
-        return data, ({"draw": form_problems} if form_problems else {})
+    if item.kind in (Kind.MODULE, Kind.FINAL_EXAM):
+        if item.kind == Kind.MODULE:
+            data, form_problems = forms.module_from_post(post, item.data)
+            found = quiz_problems(data["quiz"])
+            if not data["title"]:
+                found.setdefault("module_title", []).append("title is required")
+        else:
+            data, form_problems = forms.quiz_from_post(post, item.data)
+            found = quiz_problems(data)
+        if form_problems:
+            found.setdefault("draw", []).extend(form_problems)
+        return data, found
     if item.kind == Kind.COURSE:
-        return forms.course_from_post(post, item.data), {}
+        data = forms.course_from_post(post, item.data)
+        return data, course_problems(data)
     if item.kind == Kind.BANK:
         data = {**item.data, "title": (post.get("title") or "").strip()}
         return data, ({} if data["title"] else {"title": ["title is required"]})
@@ -174,6 +181,10 @@ def edit_item(request, draft_id, item_id):
             problems = lesson_problems(data, objectives=set(objectives))
         elif item.kind == Kind.QUESTION:
             problems = question_problems(data, objectives=set(objectives))
+        elif item.kind == Kind.COURSE:
+            problems = course_problems(data)
+        elif item.kind in (Kind.MODULE, Kind.FINAL_EXAM):
+            problems = quiz_problems(data["quiz"] if item.kind == Kind.MODULE else data)
         else:
             problems = {}
         return render(request, "authoring/item.html", _item_context(request, item, data, problems))

@@ -472,3 +472,36 @@ def test_each_type_form_saves_the_loader_shape_without_problems(client, setup, q
     assert response.status_code == 302, response.content.decode()[:2000]
     stored = item(draft, Kind.QUESTION, row.key).data
     assert {k: stored[k] for k in expected} == expected
+
+
+SETTINGS_ROWS = [
+    # (kind, key, posted fields that are wrong, the fields that must show a problem)
+    (
+        Kind.COURSE,
+        "tiny-course",
+        {
+            "title": "",
+            "ce_hours": "many",
+            "minimum_lesson_percent": "150",
+            "objectives": "MA-1: Objective of module ma.\nno text here",
+        },
+        ["title", "ce_hours", "minimum_lesson_percent", "objectives"],
+    ),
+    (
+        Kind.MODULE,
+        "ma",
+        {"module_title": "", "title": "Quiz", "pass_mark": "lots", "draw": "bank tiny-course-ma four"},
+        ["module_title", "pass_mark", "draw"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "key", "fields", "expected"), SETTINGS_ROWS)
+def test_settings_problems_are_next_to_their_fields(client, setup, kind, key, fields, expected):
+    _, author, _, draft = setup
+    row = item(draft, kind, key)
+    client.force_login(author)
+    body = client.post(f"/authoring/drafts/{draft.pk}/items/{row.pk}/", {"revision": row.revision, **fields})
+    text = body.content.decode()
+    for field in expected:
+        assert f'id="problems-{field}"' in text, (kind, field)
