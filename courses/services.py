@@ -267,7 +267,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 
 from quizzes.models import Attempt, Quiz  # noqa: E402
 
-from . import selectors  # noqa: E402
+from . import fast_reads, selectors  # noqa: E402
 from .models import Enrollment, LessonProgress  # noqa: E402
 from .progress import (  # noqa: E402
     lesson_minimum_seconds,
@@ -574,10 +574,10 @@ def _audit_graded(attempt: Attempt, *, actor, now: datetime) -> None:
 
 
 def _refresh_enrollments_for_attempt(attempt: Attempt, *, now: datetime) -> Enrollment | None:
-    enrollment = selectors.enrollment_for_quiz(user=attempt.user, quiz=attempt.quiz)
-    if enrollment is None:
+    enrollment_id = fast_reads.enrollment_id_for_quiz(user=attempt.user, quiz=attempt.quiz)
+    if enrollment_id is None:
         return None
-    enrollment = Enrollment.objects.select_for_update().select_related("version").get(pk=enrollment.pk)
+    enrollment = Enrollment.objects.select_for_update().select_related("version").get(pk=enrollment_id)
     return _refresh_progress(enrollment, now=now)
 
 

@@ -35,6 +35,9 @@ admin.site.login_form = ThrottledAdminAuthenticationForm
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # The API first: Django's resolver tries the patterns in order (and records each one it tried), and
+    # the autosave and submit are the busiest requests; no other prefix overlaps "api/v1/".
+    path("api/v1/", include("elearn.api_urls")),
     path("admin/", admin.site.urls),
     path("verify/", verify_views.verify_page, name="verify_form"),
     path("verify/<str:code>/", verify_views.verify_page, name="verify_certificate"),
@@ -44,7 +47,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[SchemaAccess]), name="schema"),
     path("api/docs/", docs_view, name="api-docs"),
-    path("api/v1/", include("elearn.api_urls")),
     path("lti/", include("lti.urls")),
     path("authoring/", include("authoring.urls")),
     path("", include("frontend.urls")),

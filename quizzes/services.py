@@ -550,17 +550,20 @@ def _lock_own_attempt(*, attempt_id: int, user) -> Attempt:
             raise AttemptNotFound("No such attempt.")
         attempt = reader.attempt.build(row[: len(reader.attempt)])
         attempt.quiz = reader.quiz.build(row[len(reader.attempt) :])
+        attempt.user = user  # the row was found by its user: what follows a grading needs no read of it
         return attempt
     # get() drops Attempt's default ordering (user, quiz, number), which would join accounts_user only
     # to sort this one-row primary-key lookup by the learner's name.
     try:
-        return (
+        attempt = (
             Attempt.objects.select_for_update(of=("self",))
             .select_related("quiz")
             .get(pk=attempt_id, user=user)
         )
     except Attempt.DoesNotExist:
         raise AttemptNotFound("No such attempt.") from None
+    attempt.user = user
+    return attempt
 
 
 @dataclass

@@ -114,6 +114,43 @@ def login_cookie(user) -> tuple[str, str]:
     return f"{settings.SESSION_COOKIE_NAME}={store.session_key}; {settings.CSRF_COOKIE_NAME}={csrf}", csrf
 
 
+def seed_certificates(users, rng) -> list[str]:
+    """Issued certificates (rows as the issuing service stores them; no PDF: verification reads only the
+    row) and the verification paths, half valid codes and half unknown ones, shuffled."""
+    import secrets
+
+    from django.utils import timezone
+
+    from courses.models import Certificate
+    from tests.certificate_helpers import completed_enrollment, make_course
+
+    course = make_course(slug="bench-verify", title="Benchmark course")
+    version = course.versions.get(number=1)
+    today = timezone.localdate()
+    rows = []
+    for i, user in enumerate(users):
+        enrollment = completed_enrollment(user, course)
+        rows.append(
+            Certificate(
+                number=f"BENCH-{i:06d}",
+                verify_code=secrets.token_urlsafe(18),
+                user=user,
+                enrollment=enrollment,
+                version=version,
+                learner_name=f"{user.first_name} {user.last_name}",
+                course_title=course.title,
+                ce_hours=course.ce_hours,
+                completed_on=today,
+                issued_at=timezone.now(),
+            )
+        )
+    Certificate.objects.bulk_create(rows)
+    paths = [f"/api/v1/certificates/verify/{c.verify_code}/" for c in rows]
+    paths += [f"/api/v1/certificates/verify/{secrets.token_urlsafe(18)}/" for _ in rows]
+    rng.shuffle(paths)
+    return paths
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True, type=Path)
@@ -122,6 +159,9 @@ def main() -> int:
     parser.add_argument("--submit-size", type=int, default=2000)
     parser.add_argument("--page-submit-size", type=int, default=500)
     parser.add_argument("--seed", type=int, default=20261123)
+    parser.add_argument(
+        "--certificates", type=int, default=200, help="issued certificates for the verification run"
+    )
     parser.add_argument(
         "--prefix", default="bench", help="username prefix (seed more learners into a kept db)"
     )
@@ -248,8 +288,11 @@ def main() -> int:
             lines.append(f"/attempts/{attempt.pk}/submit/\t{cookie}\t{csrf}")
         (args.out / f"page-submit-{batch + 1}.tsv").write_text("\n".join(lines) + "\n")
         print(f"seed: submit batch {batch + 1}: {len(lines)} answered attempts", file=sys.stderr)
+    verify_paths = seed_certificates(users[: args.certificates], rng)
+    (args.out / "verify.txt").write_text("\n".join(verify_paths) + "\n")
     summary = {
         "quiz_id": quiz.pk,
+        "certificates": args.certificates,
         "questions_per_attempt": len(specs),
         "items_per_attempt": len(services.gradable_question_ids(attempt.layout)),
         "question_types": sorted({q.type for q in questions.values()}),
