@@ -375,6 +375,33 @@ def remove_item(*, item_id: int, revision: int, actor, now=None) -> None:
 
 
 @transaction.atomic
+def move_item(*, item_id: int, up: bool, actor, now=None) -> DraftItem:
+    """Swap a module, lesson, bank or question with its neighbour (lessons and questions stay in their
+    module or bank): the order learners read lessons and modules in."""
+    _require(access.can_author(actor), "Only an author or an admin edits drafts.")
+    now = now or timezone.now()
+    item = DraftItem.objects.select_related("draft").get(pk=item_id)
+    _lock_draft(item.draft_id)
+    _require_editable(item.draft)
+    siblings = list(
+        DraftItem.objects.filter(draft=item.draft, kind=item.kind, parent_key=item.parent_key).order_by(
+            "position", "key"
+        )
+    )
+    index = next(i for i, s in enumerate(siblings) if s.pk == item.pk)
+    other = index - 1 if up else index + 1
+    if not 0 <= other < len(siblings):
+        return item
+    siblings[index], siblings[other] = siblings[other], siblings[index]
+    for position, sibling in enumerate(siblings):
+        if sibling.position != position:
+            DraftItem.objects.filter(pk=sibling.pk).update(position=position)
+    item.refresh_from_db()
+    _audit_item("draft.item_moved", item, actor=actor, now=now, position=item.position)
+    return item
+
+
+@transaction.atomic
 def add_final_exam(*, draft_id: int, actor, now=None) -> DraftItem:
     now = now or timezone.now()
     _require(access.can_author(actor), "Only an author or an admin edits drafts.")

@@ -13,6 +13,7 @@ urlpatterns = [
     path("drafts/<int:draft_id>/items/<int:item_id>/", views.edit_item, name="item"),
     path("drafts/<int:draft_id>/items/<int:item_id>/autosave/", views.autosave, name="autosave"),
     path("drafts/<int:draft_id>/items/<int:item_id>/remove/", views.remove_item, name="remove"),
+    path("drafts/<int:draft_id>/items/<int:item_id>/move/", views.move_item, name="move"),
     path("drafts/<int:draft_id>/diff/", views.diff_page, name="diff"),
     path("drafts/<int:draft_id>/review/", views.review, name="review"),
     path("drafts/<int:draft_id>/comment/", views.comment, name="comment"),

@@ -278,6 +278,17 @@ def remove_item(request, draft_id, item_id):
     return redirect("authoring:draft", draft_id=draft_id)
 
 
+@require_POST
+@drafts_visible
+def move_item(request, draft_id, item_id):
+    item = _item(draft_id, item_id)
+    try:
+        services.move_item(item_id=item.pk, up=request.POST.get("direction") == "up", actor=request.user)
+    except services.AuthoringError as exc:
+        messages.error(request, exc.message)
+    return redirect(reverse("authoring:draft", args=[draft_id]) + f"#move-{item.pk}")
+
+
 # --- diff, review, publish ------------------------------------------------------------------------
 
 

@@ -211,3 +211,15 @@ def test_a_new_course_from_nothing(db):
     assert problems  # empty lesson and question: the loader says what is missing
     with pytest.raises(services.AuthoringError, match="lowercase"):
         services.add_item(draft_id=draft.pk, kind=Kind.LESSON, key="Bad Key", parent_key="m1", actor=author)
+
+
+def test_moving_a_lesson_changes_the_order_learners_read_in(tiny):
+    author, _ = people()
+    draft = services.start_draft(actor=author, course=tiny.course)
+    second = item(draft, Kind.LESSON, "tiny-course-ma-lesson-2")
+    services.move_item(item_id=second.pk, up=True, actor=author)
+    lessons = services.draft_document(draft)["modules"][0]["lessons"]
+    assert [lesson["key"] for lesson in lessons] == ["tiny-course-ma-lesson-2", "tiny-course-ma-lesson-1"]
+    services.move_item(item_id=second.pk, up=True, actor=author)  # already first: nothing moves
+    assert item(draft, Kind.LESSON, second.key).position == 0
+    assert AuditEvent.objects.filter(action="draft.item_moved").count() == 1  # the no-op is not a change
