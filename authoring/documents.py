@@ -1,4 +1,4 @@
-"""A draft's items as a course document and back (the shape of `courses.exchange.course_folder`), and
+"""A draft's items as a course document and back (the shape of `courses.catalog.exchange.course_folder`), and
 the checks of a document: per item (every problem next to its field) and whole (the loader itself)."""
 
 import re
@@ -7,8 +7,8 @@ from pathlib import Path
 
 from django.db import transaction
 
-from courses.content_loader import _lesson, parse_course_dir
-from courses.exchange.course_folder import lesson_file_text, write_document
+from courses.catalog.exchange.course_folder import lesson_file_text, write_document
+from courses.catalog.loader import _lesson, parse_course_dir
 from quizzes import specs
 from quizzes.errors import ContentError
 
@@ -204,7 +204,7 @@ def document_problems(document: dict) -> list[str]:
             return list(exc.problems)
         except (KeyError, TypeError, ValueError) as exc:
             return [f"the draft is incomplete: {exc}"]
-        from courses import services as course_services
+        from courses.catalog import services as course_services
 
         try:
             with transaction.atomic():
@@ -218,7 +218,7 @@ def document_problems(document: dict) -> list[str]:
 
 def quiz_problems(quiz: dict) -> dict[str, list[str]]:
     """{field: [problems]} for a quiz's settings and draw rules, from the loader's own quiz reader."""
-    from courses.content_loader import QUIZ_FIELDS, _quiz
+    from courses.catalog.loader import QUIZ_FIELDS, _quiz
 
     problems: list[str] = []
     _quiz(quiz, where="quiz", kind="module", problems=problems)

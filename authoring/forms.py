@@ -3,7 +3,7 @@ typed, so the loader's own validation names the problem next to the field instea
 
 import yaml
 
-from courses.content_loader import QUIZ_FIELDS
+from courses.catalog.loader import QUIZ_FIELDS
 
 MAX_CHOICES = 8
 QUIZ_CHOICES = {

@@ -3,7 +3,7 @@
 A draft is a course version in the making, held as items (course settings, modules with their quiz,
 lessons, banks, questions, the final exam) in the shape of the content files (courses/content/FORMAT.md).
 Nothing a learner sees changes until the draft is published: publishing writes the draft as a content
-folder and loads it through `courses.services.load_course`, so the loader's validation, question
+folder and loads it through `courses.catalog.services.load_course`, so the loader's validation, question
 versioning and clinical updates are the ones the files already get.
 
 Each item carries a revision number: a save names the revision it started from and is refused when

@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from courses.certificates import STATIC_ROOT_FOR_PDF, _locked_fetcher_class
+from courses.certificates.services import STATIC_ROOT_FOR_PDF, _locked_fetcher_class
 from elearn.markdown import render_markdown
 
 from .diff import diff_documents

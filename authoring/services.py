@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from core import audit
 from core.errors import DomainError
-from courses.content_loader import KEY
-from courses.exchange.course_folder import course_document, write_document
+from courses.catalog.exchange.course_folder import course_document, write_document
+from courses.catalog.loader import KEY
 from courses.models import Course, CourseVersion
 from quizzes.models import Question
 
@@ -529,9 +529,9 @@ def reopen(*, draft_id: int, actor, now=None) -> Draft:
 @transaction.atomic
 def publish(*, draft_id: int, actor, now=None) -> CourseVersion:
     """Publish an approved draft: written as a content folder with its medical review and loaded
-    through `courses.services.load_course(publish=True)`, so the loader validates it, changed questions
+    through `courses.catalog.services.load_course(publish=True)`, so the loader validates it, changed questions
     get new versions (attempts keep the old ones) and clinically significant changes assign updates."""
-    from courses import services as course_services
+    from courses.catalog import services as course_services
 
     _require(access.can_publish(actor), "Only an author or an admin publishes.")
     now = now or timezone.now()

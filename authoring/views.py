@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from courses.exchange import services as exchange
+from courses.catalog.exchange import services as exchange
 from courses.models import Course
 from elearn.markdown import render_markdown
 

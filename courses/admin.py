@@ -10,9 +10,10 @@ from django.utils.html import format_html
 
 from accounts.admin import UserAdmin
 from accounts.models import User
-
-from . import certificates, selectors, services
-from .models import Certificate, Course, CourseEvaluation, CourseVersion, Enrollment, Lesson, Module
+from courses.certificates import selectors
+from courses.certificates import services as certificates
+from courses.enrollment import services
+from courses.models import Certificate, Course, CourseEvaluation, CourseVersion, Enrollment, Lesson, Module
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -199,8 +200,8 @@ UserAdmin.actions = [*UserAdmin.actions, enroll_in_course]
 
 from django.contrib.auth import get_user_model  # noqa: E402
 
-from . import assignments  # noqa: E402
-from .models import AssignmentRule, Notification  # noqa: E402
+from courses.assignments import services as assignments  # noqa: E402
+from courses.models import AssignmentRule, Notification  # noqa: E402
 
 
 @admin.register(AssignmentRule)

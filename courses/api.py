@@ -10,12 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.serializers import CONFLICT, NOT_FOUND, error
-from quizzes import api as quiz_api
-from quizzes.models import Quiz
-
-from . import selectors, services
-from .models import Course
-from .serializers import (
+from courses.catalog import selectors as catalog_selectors
+from courses.certificates import selectors as certificates_selectors
+from courses.enrollment import selectors, services
+from courses.models import Course
+from courses.serializers import (
     CatalogSerializer,
     CourseDetailSerializer,
     LessonCompletedSerializer,
@@ -24,6 +23,8 @@ from .serializers import (
     ProgressSerializer,
     TranscriptSerializer,
 )
+from quizzes import api as quiz_api
+from quizzes.models import Quiz
 
 
 def _quiz_state_payload(state: selectors.QuizState | None) -> dict | None:
@@ -216,7 +217,7 @@ class StartAttemptView(quiz_api.StartAttemptView):
         so quiz ids cannot be probed; standalone quizzes stay open."""
         quiz = super().get_quiz(request, quiz_id)
         if (
-            selectors.quiz_belongs_to_a_course(quiz=quiz)
+            catalog_selectors.quiz_belongs_to_a_course(quiz=quiz)
             and selectors.enrollment_for_quiz(user=request.user, quiz=quiz) is None
         ):
             raise Http404(f"No {Quiz._meta.object_name} matches the given query.")
@@ -255,7 +256,7 @@ class MyCertificatesView(APIView):
                         "renews": c.renews.number if c.renews else None,
                         "pdf_url": reverse("frontend:certificate_pdf", args=[c.pk]),
                     }
-                    for c in selectors.certificates_for(user=request.user)
+                    for c in certificates_selectors.certificates_for(user=request.user)
                 ]
             }
         )

@@ -7,4 +7,4 @@ class CoursesConfig(AppConfig):
     def ready(self) -> None:
         # Register the Celery tasks in every process, so core.queue finds them by name (web processes
         # enqueue; the embedded run executes them eagerly).
-        from . import tasks  # noqa: F401
+        from courses import tasks  # noqa: F401

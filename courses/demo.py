@@ -23,10 +23,12 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from accounts.models import Department, Role, SurveyorScope, User
+from courses.assignments import overrides, reminders
+from courses.catalog import selectors
+from courses.certificates import services as certificates
+from courses.enrollment import services
+from courses.models import Certificate, Course, Enrollment, RequiredSkill
 from quizzes.models import Attempt, Choice, Question
-
-from . import certificates, overrides, reminders, selectors, services
-from .models import Certificate, Course, Enrollment, RequiredSkill
 
 DEPARTMENTS = (
     ("residential", "Residential unit"),

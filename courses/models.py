@@ -153,7 +153,7 @@ class Enrollment(models.Model):
     enrolled_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
-    # Stored progress, written only by courses.services (see services._refresh_progress).
+    # Stored progress, written only by courses.enrollment.services (see services._refresh_progress).
     lessons_total = models.PositiveSmallIntegerField(default=0)
     lessons_read = models.PositiveSmallIntegerField(default=0)
     quizzes_total = models.PositiveSmallIntegerField(default=0)

@@ -1,5 +1,5 @@
 """The learner's next step in a course: decided here and nowhere else. Pure: an enrollment and its
-outline (courses.selectors.course_outlines) in, one step out; no query, no clock.
+outline (courses.enrollment.selectors.course_outlines) in, one step out; no query, no clock.
 
 Every learner page shows it: My courses (each card's button), the course page (its primary button),
 the lesson page (what "Mark as read and ..." leads to, and the step once the lesson is read) and a quiz
@@ -83,7 +83,7 @@ def next_step(
 
     outline: the enrollment's CourseOutline; may be None for a completed or exempt enrollment.
     evaluation_pending: a completed course's certificate waits for the course evaluation
-        (courses.selectors.awaits_evaluation, or enrollments_awaiting_evaluation for many).
+        (courses.certificates.selectors.awaits_evaluation, or enrollments_awaiting_evaluation for many).
     supervisor_name: who observes the skills, named in the sign-off banner.
     """
     if enrollment.status == "exempt":

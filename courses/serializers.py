@@ -1,5 +1,5 @@
-"""Response schemas of the course and report endpoints (courses.api, courses.reports_api,
-courses.verify_views). The views build their dicts from the selectors; these serializers describe those
+"""Response schemas of the course and report endpoints (courses.api, courses.reports.api,
+courses.certificates.verify_views). The views build their dicts from the selectors; these serializers describe those
 dicts in /api/schema/ and the schemathesis suite holds every body against them."""
 
 from rest_framework import serializers

@@ -1,115 +1,24 @@
-import logging
+"""Celery discovers `courses.tasks`: the tasks live with their capability (`courses.<package>.tasks`)
+and keep their registered names `courses.tasks.NAME` (beat schedules and queued messages use them)."""
 
-from celery import shared_task
-from django.db.models import Exists, OuterRef, Q
+from courses.assignments.tasks import apply_assignment_rules, send_pending_notifications, send_reminders
+from courses.certificates.tasks import (
+    issue_certificate_task,
+    issue_missing_certificates,
+    render_certificate_task,
+)
+from courses.enrollment.tasks import expire_overdue_attempts
+from courses.evidence.tasks import build_evidence_pack
+from courses.reports.tasks import run_export
 
-from . import certificates, services
-from .models import Certificate, Enrollment
-
-logger = logging.getLogger(__name__)
-
-
-@shared_task
-def expire_overdue_attempts() -> int:
-    """Every minute (beat): grade attempts whose time ran out, and update course progress."""
-    return services.expire_overdue_attempts()
-
-
-@shared_task(bind=True, max_retries=5, default_retry_delay=30, acks_late=True)
-def issue_certificate_task(self, enrollment_id: int) -> int | None:
-    """Issue (once), render, then email. Safe to run twice, in parallel, or after a crash at any point."""
-    outcome = certificates.issue_certificate(enrollment_id=enrollment_id)
-    if outcome.certificate is None:
-        return None
-    certificates.render_certificate_pdf(certificate_id=outcome.certificate.pk)
-    try:
-        certificates.notify_certificate_ready(certificate_id=outcome.certificate.pk)
-    except OSError as exc:  # mail server down: the certificate stands; retry only the email
-        raise self.retry(exc=exc) from exc
-    return outcome.certificate.pk
-
-
-@shared_task(acks_late=True)
-def render_certificate_task(certificate_id: int) -> int:
-    return certificates.render_certificate_pdf(certificate_id=certificate_id).pk
-
-
-@shared_task
-def issue_missing_certificates() -> int:
-    """Safety net (beat): completed enrollments whose certificate was never issued (a broker outage at
-    completion, a lost message) get it now. Also renders PDFs that are missing."""
-    done = 0
-    # Never re-issue after a revocation: only enrollments that have no certificate at all.
-    waiting = (
-        Enrollment.objects.filter(status=Enrollment.Status.COMPLETED, kind=Enrollment.Kind.REGULAR)
-        .filter(Q(course__ce_hours=0) | Q(evaluation__isnull=False))
-        .exclude(Exists(Certificate.objects.filter(enrollment=OuterRef("pk"))))
-        .values_list("pk", flat=True)[:200]
-    )
-    for enrollment_id in waiting:
-        outcome = certificates.issue_certificate(enrollment_id=enrollment_id)
-        if outcome.certificate is not None:
-            certificates.render_certificate_pdf(certificate_id=outcome.certificate.pk)
-            _notify(outcome.certificate.pk)
-            done += 1
-    for certificate_id in Certificate.objects.filter(pdf="", revoked_at__isnull=True).values_list(
-        "pk", flat=True
-    )[:200]:
-        certificates.render_certificate_pdf(certificate_id=certificate_id)
-        _notify(certificate_id)
-    return done
-
-
-def _notify(certificate_id: int) -> None:
-    """The sweep also sends the "ready" email its task never sent; a mail server error waits for the
-    next sweep instead of stopping this one."""
-    try:
-        certificates.notify_certificate_ready(certificate_id=certificate_id)
-    except OSError:
-        logger.exception("could not email certificate %s", certificate_id)
-
-
-@shared_task
-def apply_assignment_rules() -> int:
-    """Nightly (beat): new people, recurrence and recertification cycles."""
-    from . import assignments
-
-    return assignments.apply_rules().planned
-
-
-@shared_task(bind=True, max_retries=8, acks_late=True)
-def send_reminders(self) -> dict:
-    """Daily (beat): plan reminders and escalations, then send. A mail outage retries with backoff;
-    nothing is marked sent unless the mail server accepted it."""
-    from . import reminders
-
-    reminders.plan_notifications()
-    try:
-        report = reminders.send_pending()
-    except reminders.MailUnavailable as exc:
-        raise self.retry(exc=exc.error, countdown=min(3600, 60 * 2**self.request.retries)) from exc
-    return {"sent": report.sent, "failed": report.failed}
-
-
-@shared_task(bind=True, max_retries=8, acks_late=True)
-def send_pending_notifications(self) -> int:
-    from . import reminders
-
-    try:
-        return reminders.send_pending().sent
-    except reminders.MailUnavailable as exc:
-        raise self.retry(exc=exc.error, countdown=min(3600, 60 * 2**self.request.retries)) from exc
-
-
-@shared_task(acks_late=True)
-def run_export(job_id: int) -> int:
-    from . import exports
-
-    return exports.run_export(job_id=job_id)
-
-
-@shared_task(acks_late=True)
-def build_evidence_pack(pack_id: int) -> int:
-    from . import evidence
-
-    return evidence.build_pack(pack_id=pack_id).pk
+__all__ = [
+    "expire_overdue_attempts",
+    "issue_certificate_task",
+    "issue_missing_certificates",
+    "render_certificate_task",
+    "apply_assignment_rules",
+    "send_pending_notifications",
+    "send_reminders",
+    "run_export",
+    "build_evidence_pack",
+]

@@ -1,7 +1,8 @@
 from django.urls import path
 
-from . import api, reports_api
-from .verify_views import VerifyCertificateAPI
+from courses import api
+from courses.certificates.verify_views import VerifyCertificateAPI
+from courses.reports import api as reports_api
 
 urlpatterns = [
     path("courses/", api.CourseListView.as_view(), name="course-list"),

@@ -15,10 +15,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import is_self_grant, read_only_allowed
 from accounts.models import Department, Role
-from courses import exports, overrides, reminders, reports
-from courses import selectors as course_selectors
-from courses import services as course_services
+from courses import scope as course_scope
+from courses.assignments import overrides, reminders
+from courses.enrollment import selectors as course_selectors
+from courses.enrollment import services as course_services
 from courses.models import Course, CourseVersion, ExportJob
+from courses.reports import exports
+from courses.reports import selectors as reports
 from quizzes.models import Quiz, QuizOverride
 
 
@@ -26,7 +29,7 @@ def reports_required(view):
     @wraps(view)
     @login_required
     def wrapper(request, *args, **kwargs):
-        if not reports.can_view_reports(request.user):
+        if not course_scope.can_view_reports(request.user):
             raise Http404("No such page.")
         return view(request, *args, **kwargs)
 
@@ -96,7 +99,7 @@ def overdue(request):
             "courses": courses,
             "filters": filters,
             "departments": Department.objects.all(),
-            "can_remind": reports.can_see_answers(request.user),
+            "can_remind": course_scope.can_see_answers(request.user),
         },
     )
 
@@ -134,9 +137,9 @@ def person(request, person_id):
         "frontend/team/person.html",
         {
             **detail,
-            "can_see_answers": reports.can_see_answers(request.user),
+            "can_see_answers": course_scope.can_see_answers(request.user),
             # (the form is hidden on one's own page; the service refuses and audits a forged POST)
-            "can_override": reports.can_grant_overrides(request.user)
+            "can_override": course_scope.can_grant_overrides(request.user)
             and not is_self_grant(actor=request.user, subject_id=person_id),
             "quizzes": quizzes,
             "override_kinds": [(str(k), label) for k, label in QuizOverride.Kind.choices]
@@ -198,7 +201,7 @@ def close_attempt(request, person_id, attempt_id):
 @require_GET
 @reports_required
 def quiz_list(request):
-    if not reports.can_see_answers(request.user):
+    if not course_scope.can_see_answers(request.user):
         raise Http404("No such page.")
     return render(request, "frontend/team/quizzes.html", {"quizzes": reports.report_quizzes()})
 
@@ -206,7 +209,7 @@ def quiz_list(request):
 @require_GET
 @reports_required
 def quiz_statistics(request, quiz_id):
-    if not reports.can_see_answers(request.user):
+    if not course_scope.can_see_answers(request.user):
         raise Http404("No such page.")
     quiz = get_object_or_404(Quiz, pk=quiz_id)
     stats = reports.quiz_statistics(request.user, quiz=quiz)
@@ -295,7 +298,7 @@ def export_download(request, job_id):
 @require_GET
 @reports_required
 def signoffs(request):
-    if not reports.can_grant_overrides(request.user):
+    if not course_scope.can_grant_overrides(request.user):
         raise Http404("No such page.")
     return render(
         request,
@@ -307,7 +310,7 @@ def signoffs(request):
 @require_POST
 @reports_required
 def sign_off(request, enrollment_id, skill_id):
-    from courses import services as course_services
+    from courses.enrollment import services as course_services
 
     try:
         observed_on = date.fromisoformat(request.POST.get("observed_on", ""))
@@ -332,7 +335,7 @@ def sign_off(request, enrollment_id, skill_id):
 @read_only_allowed  # requesting a pack of records the surveyor may see is a read
 @login_required
 def evidence(request):
-    from courses import evidence as evidence_service
+    from courses.evidence import services as evidence_service
     from courses.models import EvidencePack
 
     departments = evidence_service._allowed_departments(request.user)

@@ -11,8 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from courses import selectors as course_selectors
-from courses import services as course_services
+from courses.certificates import selectors as certificates_selectors
+from courses.enrollment import selectors as course_selectors
+from courses.enrollment import services as course_services
 from courses.models import Course
 from courses.next_step import lesson_button_words
 from quizzes import grading
@@ -50,7 +51,8 @@ def login_required_htmx(view):
 def home(request):
     """Each role's home: a surveyor's is the evidence packs (a surveyor takes no training), a
     supervisor's or admin's is their team's action items, everyone else's is My courses."""
-    from courses import reports
+    from courses import scope as reports
+    from courses.reports import selectors as reports_selectors
 
     if reports.is_surveyor(request.user):
         return redirect("frontend:team_evidence")
@@ -59,7 +61,7 @@ def home(request):
             request,
             "frontend/team/home.html",
             {
-                "items": reports.team_action_items(request.user),
+                "items": reports_selectors.team_action_items(request.user),
                 "own": [e for e in course_selectors.learner_catalog(user=request.user) if e.enrollment],
             },
         )
@@ -69,7 +71,7 @@ def home(request):
 @require_GET
 @login_required
 def my_courses(request):
-    from courses import reports
+    from courses import scope as reports
 
     if reports.is_surveyor(request.user):  # no training, no enrolment for an external surveyor
         return redirect("frontend:team_evidence")
@@ -103,7 +105,7 @@ def course_detail(request, slug):
     if enrollment is None:
         raise Http404("No such course.")
     outline = course_selectors.course_outline(enrollment=enrollment)
-    awaiting = enrollment.status == "completed" and course_selectors.awaits_evaluation(enrollment)
+    awaiting = enrollment.status == "completed" and certificates_selectors.awaits_evaluation(enrollment)
     step = course_selectors.learner_next_step(
         enrollment=enrollment, outline=outline, evaluation_pending=awaiting
     )
@@ -551,7 +553,7 @@ def transcript(request):
 
 from django.http import FileResponse  # noqa: E402
 
-from courses import certificates as certificate_services  # noqa: E402
+from courses.certificates import services as certificate_services  # noqa: E402
 from courses.models import Certificate, CourseEvaluation  # noqa: E402
 
 
@@ -562,8 +564,8 @@ def my_certificates(request):
         request,
         "frontend/certificates.html",
         {
-            "certificates": course_selectors.certificates_for(user=request.user),
-            "awaiting_evaluation": course_selectors.enrollments_awaiting_evaluation(user=request.user),
+            "certificates": certificates_selectors.certificates_for(user=request.user),
+            "awaiting_evaluation": certificates_selectors.enrollments_awaiting_evaluation(user=request.user),
             "today": timezone.localdate(),
         },
     )

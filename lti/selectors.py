@@ -33,7 +33,7 @@ def deep_link_choices() -> list[CourseChoice]:
         latest.setdefault(version.course_id, version)
         if version.status == CourseVersion.Status.PUBLISHED:
             published[version.course_id] = version
-    if settings.COURSE_ALLOW_UNREVIEWED:  # the same rule as courses.selectors.current_version
+    if settings.COURSE_ALLOW_UNREVIEWED:  # the same rule as courses.catalog.selectors.current_version
         published = {cid: published.get(cid, version) for cid, version in latest.items()}
     modules = (
         Module.objects.filter(version__in=list(published.values()))
@@ -81,10 +81,10 @@ class RosterRow:
 
 def roster_rows(*, link, members: list, viewer) -> list[RosterRow]:
     """The LMS roster beside what this engine knows: whose account is linked and, for the people the
-    viewer may report on (courses.reports.visible_staff), how far they are in the linked course. Three
+    viewer may report on (courses.scope.visible_staff), how far they are in the linked course. Three
     queries whatever the roster's size."""
     from courses.models import Enrollment
-    from courses.reports import visible_staff
+    from courses.scope import visible_staff
 
     from .models import PlatformUser
 

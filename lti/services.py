@@ -185,8 +185,8 @@ def resource_launch(*, claims: dict, now: datetime | None = None) -> LaunchResul
 
 @transaction.atomic
 def _resource_launch(*, claims: dict, now: datetime | None = None) -> LaunchResult:
-    from courses import selectors as course_selectors
-    from courses import services as course_services
+    from courses.enrollment import selectors as course_selectors
+    from courses.enrollment import services as course_services
     from quizzes.models import Quiz
 
     now = now or timezone.now()
@@ -259,7 +259,7 @@ def _queue(links, *, user_id: int, make) -> list[int]:
 
 
 def attempt_graded(attempt) -> list[int]:
-    """Called on the one after-grading path (courses.services.attempt_graded), inside the grading
+    """Called on the one after-grading path (courses.enrollment.services.attempt_graded), inside the grading
     transaction: a score for every LMS link to this quiz the learner launched, under the quiz's grading
     policy (what the engine counts, not just the latest attempt), timed at the grading."""
     links = list(

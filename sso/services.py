@@ -1,5 +1,5 @@
 """Single sign-on writes: each sign-in provisions or updates the person in one transaction (audited),
-through the staff CSV import's own validation and commit (courses.assignments.commit_staff_report), so
+through the staff CSV import's own validation and commit (courses.assignments.services.commit_staff_report), so
 the assignment rules run exactly as they do for an import. Refusals are audited by `record_refusal`."""
 
 from django.conf import settings
@@ -137,7 +137,7 @@ def _sign_in(*, claims: dict, issuer: str, now=None) -> User:
             user_id=person.pk if person else None,
             data={"errors": report.rows[0].errors},
         )
-    from courses.assignments import commit_staff_report
+    from courses.assignments.services import commit_staff_report
 
     commit_staff_report(report, actor=None, via="single sign-on")
     user = User.objects.get(employee_id=employee_id)

@@ -8,8 +8,10 @@ from types import SimpleNamespace
 
 import yaml
 
-from courses import certificates, services
-from courses.content_loader import parse_course_dir
+from courses.catalog import services
+from courses.catalog.loader import parse_course_dir
+from courses.certificates import services as certificates
+from courses.enrollment import services as enrollment_services
 from courses.models import Certificate, Enrollment
 from tests.certificate_helpers import evaluate
 from tests.course_helpers import complete_course, lesson_text, specs_by_key, write_tiny_course
@@ -102,7 +104,7 @@ def edit_question(path: Path, module: str, key: str, **changes) -> None:
 def certify(user, tiny, *, now=None) -> Certificate:
     """Enrol, read, pass and get every skill signed through the services, then issue the certificate
     (the evaluation first for a CE course). The PDF is not rendered: fast."""
-    services.enroll(user=user, course=tiny.course, now=now)
+    enrollment_services.enroll(user=user, course=tiny.course, now=now)
     complete_course(user, tiny.version, tiny.specs, now=now)
     enrollment = (
         Enrollment.objects.filter(user=user, course=tiny.course, kind=Enrollment.Kind.REGULAR)

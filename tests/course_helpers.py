@@ -10,8 +10,9 @@ import yaml
 from django.conf import settings
 from django.utils import timezone
 
-from courses import services
-from courses.content_loader import parse_course_dir
+from courses.catalog import services as catalog_services
+from courses.catalog.loader import parse_course_dir
+from courses.enrollment import services
 from courses.models import Lesson
 from quizzes import selectors as quiz_selectors
 from quizzes.models import Question
@@ -327,7 +328,7 @@ def append_lesson_text(
 def load_tiny(tmp_path: Path, **options):
     """Write a tiny course (see write_tiny_course), load it, publish it when reviewed."""
     path = write_tiny_course(tmp_path, **options)
-    report = services.load_course(path=path, publish=options.get("reviewed", True))
+    report = catalog_services.load_course(path=path, publish=options.get("reviewed", True))
     return SimpleNamespace(
         path=path,
         course=report.course,

@@ -5,13 +5,13 @@ rolled-back grading leaves no "passed" behind). Rows are sent after commit by `x
 Off when no LRS is configured: every function returns before its first query.
 
 Where each is called:
-- lesson_experienced: courses.services.complete_lesson, when a lesson is first marked read
-- quiz_attempted: quizzes.services.start_attempt's `on_started`, passed by courses.services.start_quiz_attempt
-- attempt_graded (answered per question, then passed or failed): courses.services.attempt_graded, the one
+- lesson_experienced: courses.enrollment.services.complete_lesson, when a lesson is first marked read
+- quiz_attempted: quizzes.services.start_attempt's `on_started`, passed by courses.enrollment.services.start_quiz_attempt
+- attempt_graded (answered per question, then passed or failed): courses.enrollment.services.attempt_graded, the one
   after-grading path of every grading
-- course_completed: courses.services._on_course_completed
-- certificate_earned: courses.certificates.issue_certificate
-- certificate_revoked (voids the `earned` statement): courses.certificates.revoke_certificate
+- course_completed: courses.enrollment.services._on_course_completed
+- certificate_earned: courses.certificates.services.issue_certificate
+- certificate_revoked (voids the `earned` statement): courses.certificates.services.revoke_certificate
 """
 
 from django.utils import timezone
@@ -39,7 +39,7 @@ def _write(rows: list[tuple[str, int, dict]]) -> None:
 
 
 def _enrollment_for_attempt(attempt):
-    from courses.selectors import enrollment_for_quiz
+    from courses.enrollment.selectors import enrollment_for_quiz
 
     enrollment = enrollment_for_quiz(user=attempt.user, quiz=attempt.quiz)
     return enrollment

@@ -49,7 +49,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "core.middleware.ProbeMiddleware",  # first: probes over plain HTTP, by IP, never redirected
     "django.middleware.security.SecurityMiddleware",
-    "courses.verify_views.VerifyFastPathMiddleware",  # public verification: no session or user needed
+    "courses.certificates.verify_views.VerifyFastPathMiddleware",  # public verification: no session or user needed
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -261,7 +261,7 @@ LOGGING = {
 
 # Quiz engine: seconds after the deadline during which autosaves already in flight are accepted.
 QUIZ_DEADLINE_GRACE_SECONDS = 10
-QUIZ_STATISTICS_SCOPE_USERS = "courses.reports.staff_for_scope"
+QUIZ_STATISTICS_SCOPE_USERS = "courses.scope.staff_for_scope"
 # Unreviewed (draft) course versions may be taken only where this is on: the demo run, with a banner.
 COURSE_ALLOW_UNREVIEWED = env.bool("COURSE_ALLOW_UNREVIEWED", default=False)
 # Certificates: the public base URL printed in QR codes and emails, paper size, numbering, signatory.

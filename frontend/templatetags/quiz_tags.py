@@ -86,7 +86,7 @@ def position_for(question, item_id) -> str:
 
 @register.filter
 def hours_minutes(seconds) -> str:
-    from courses.certificates import hours_minutes as format_hours
+    from courses.certificates.services import hours_minutes as format_hours
 
     return format_hours(seconds or 0)
 

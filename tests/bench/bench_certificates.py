@@ -180,7 +180,7 @@ def pdf_worker(work: Path, count: int, warmup: int) -> None:
     from django.utils import timezone
 
     from accounts.models import User
-    from courses import certificates
+    from courses.certificates import services as certificates
     from courses.models import Certificate, Course, CourseVersion, Enrollment
 
     assert Path(settings.MEDIA_ROOT).is_relative_to(work), settings.MEDIA_ROOT

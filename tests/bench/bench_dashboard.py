@@ -19,7 +19,7 @@ memory at demo-organisation scale. Not collected by pytest (tests/bench/conftest
    The query count of the same page is taken in process (Django's test client with a real session
    from the login form, CaptureQueriesContext), since a gunicorn worker does not expose it; the test
    client's own timings are reported too.
-4. CSV export memory: the raw answers export (courses.exports.run_export) runs in a fresh subprocess,
+4. CSV export memory: the raw answers export (courses.reports.exports.run_export) runs in a fresh subprocess,
    once for a viewer who sees about 100,000 answers and once for one who sees about 1,000,000; each
    subprocess reports its peak resident memory (VmHWM from /proc/self/status, and ru_maxrss). The
    growth between the two is the figure (target: under 30 MB).
@@ -519,7 +519,7 @@ def main() -> int:
         sql(DB_NAME, *RESTORE_ORG)  # the organisation as generated again (for --keep-db)
         growth_mb = (large["vmhwm_after_kb"] - small["vmhwm_after_kb"]) / 1024
         results["export"] = {
-            "measured": "courses.exports.run_export of the raw answers export in a fresh subprocess each "
+            "measured": "courses.reports.exports.run_export of the raw answers export in a fresh subprocess each "
             "(production settings, no pool), peak resident memory (VmHWM) at the end",
             "small": small,
             "large": large,

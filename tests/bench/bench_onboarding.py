@@ -88,7 +88,7 @@ def freeze_clock(now: datetime) -> None:
 
 
 def seed_courses(work: Path) -> list:
-    from courses import services
+    from courses.catalog import services
     from tests.course_helpers import write_tiny_course
 
     courses = []
@@ -203,7 +203,7 @@ def measure_apply(*, batch_size: int, now: datetime) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from courses import assignments
+    from courses.assignments import services as assignments
     from courses.models import Enrollment
 
     per_batch: list[tuple[int, int]] = []  # (people in the batch, queries of the batch)
@@ -269,7 +269,7 @@ def measure_plan(*, batch_size: int, now: datetime) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from courses import reminders
+    from courses.assignments import reminders
     from courses.models import Notification
 
     before = Notification.objects.count()
@@ -301,7 +301,7 @@ def measure_send() -> dict:
     from django.core import mail
     from django.db import connection
 
-    from courses import reminders
+    from courses.assignments import reminders
     from courses.models import Notification
 
     counter = QueryCounter()

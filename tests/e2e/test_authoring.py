@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from authoring.models import Draft, DraftItem
-from courses import services as course_services
+from courses.enrollment import services as course_services
 from courses.models import CourseVersion
 from quizzes.models import Question
 from tests.beyond_helpers import load, write_course

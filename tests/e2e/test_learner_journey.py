@@ -229,7 +229,7 @@ def test_learner_reads_fails_retakes_passes_completes_and_sees_transcript(live_s
 
 
 def test_keyboard_only_answer_is_autosaved(live_server, browser_page, demo):
-    from courses import services
+    from courses.enrollment import services
     from courses.models import Lesson
 
     page, base = browser_page, live_server.url

@@ -9,8 +9,9 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from accounts.models import User
-from courses import certificates, services
-from courses.content_loader import parse_course_dir
+from courses.catalog.loader import parse_course_dir
+from courses.certificates import services as certificates
+from courses.enrollment import services
 from courses.models import CourseEvaluation, Enrollment, Lesson
 from quizzes.models import Answer, Attempt
 from tests.course_helpers import (

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.models import AuditEvent
-from courses import evidence
+from courses.evidence import services as evidence
 from courses.models import Certificate, Enrollment, EvidencePack
 from tests.beyond_helpers import certify, load, new_review, rewrite_lesson, write_course
 

@@ -1,7 +1,7 @@
 """Certificate races on PostgreSQL: 8 threads released together by a barrier, each on its own connection.
 
 Every test names, in its docstring, the lock it depends on and what was observed when that
-`select_for_update` was removed from courses/certificates.py (the database constraints stay in place).
+`select_for_update` was removed from courses/certificates/services.py (the database constraints stay in place).
 Tasks run eagerly (test settings), so "the task" below is issue_certificate_task's real body.
 """
 
@@ -13,9 +13,9 @@ from django.core import mail
 from django.utils import timezone
 
 from core.models import AuditEvent
-from courses import certificates
+from courses.certificates import services as certificates
+from courses.certificates.tasks import issue_certificate_task
 from courses.models import Certificate, CertificateSequence
-from courses.tasks import issue_certificate_task
 from tests.certificate_helpers import completed_enrollment, make_course
 from tests.concurrency import run_together as _run_together
 from tests.factories import UserFactory

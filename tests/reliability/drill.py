@@ -1,4 +1,4 @@
-"""A snapshot of what a restore must preserve, as plain JSON: every user's transcript (courses.selectors
+"""A snapshot of what a restore must preserve, as plain JSON: every user's transcript (courses.enrollment.selectors
 .transcript), their certificates, counts of the legal records, and the audit chain check.
 
     DATABASE_URL=postgres://.../restored DJANGO_SETTINGS_MODULE=elearn.settings.test \\
@@ -12,7 +12,7 @@ def snapshot() -> dict:
     from accounts.models import User
     from core.audit import verify_chain
     from core.models import AuditEvent
-    from courses import selectors
+    from courses.enrollment import selectors
     from courses.models import Certificate, Enrollment, LessonProgress
     from quizzes.models import Answer, Attempt
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 
 def slow_down_rendering(delay: float, marker: str) -> None:
-    from courses import certificates
+    from courses.certificates import services as certificates
 
     real = certificates.render_pdf_bytes
 

@@ -15,7 +15,8 @@ import psycopg
 import pytest
 from django.db import connection
 
-from courses import certificates, services
+from courses.certificates import services as certificates
+from courses.enrollment import services
 from courses.models import Certificate, CourseEvaluation, Enrollment
 from tests.course_helpers import complete_course, load_tiny
 from tests.factories import UserFactory

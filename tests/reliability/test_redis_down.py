@@ -46,7 +46,7 @@ def test_pages_and_quiz_taking_work_without_redis_and_the_sweep_issues_the_certi
     tiny = load_tiny(tmp_path)  # 1.5 CE hours: the certificate waits for the course evaluation
     learner = user_for_server(PASSWORD, username="outage-learner")
     token = issue_token(learner)[1]
-    from courses import services
+    from courses.enrollment import services
 
     services.enroll(user=learner, course=tiny.course)
     read_all_lessons(learner, tiny.version)

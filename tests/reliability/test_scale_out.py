@@ -29,7 +29,7 @@ from django.db import connection
 
 from accounts.tokens import issue_token
 from core.models import AuditEvent
-from courses import services
+from courses.enrollment import services
 from courses.models import Certificate, CertificateSequence, Enrollment
 from quizzes.models import Answer, Attempt, Question
 from tests.course_helpers import load_tiny, read_all_lessons, take_quiz

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.models import Role, SurveyorScope
 from accounts.tokens import issue_token
-from courses import services
+from courses.enrollment import services
 from tests.course_helpers import load_tiny
 from tests.factories import DepartmentFactory, UserFactory
 

@@ -18,8 +18,9 @@ from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from courses import services
-from courses.content_loader import parse_course_dir
+from courses.catalog import services
+from courses.catalog.loader import parse_course_dir
+from courses.enrollment import services as enrollment_services
 from courses.models import LessonProgress
 from quizzes.models import Attempt, Choice, Question
 from tests.course_helpers import REAL_COURSE_DIR, course_quizzes, specs_by_key
@@ -128,7 +129,7 @@ def test_no_learner_page_or_api_response_reveals_the_key_before_submit(client):
     report = services.load_course(path=REAL_COURSE_DIR)
     specs = specs_by_key(parse_course_dir(REAL_COURSE_DIR))
     learner = UserFactory()
-    services.enroll(user=learner, course=report.course)
+    enrollment_services.enroll(user=learner, course=report.course)
     client.force_login(learner)
     api = APIClient()
     api.force_authenticate(learner)
@@ -201,7 +202,7 @@ def test_certifying_final_never_reveals_exam_pool_keys_even_after_submit(client,
 
     tiny = load_tiny(tmp_path, certifying_final=True)
     learner = UserFactory()
-    services.enroll(user=learner, course=tiny.course)
+    enrollment_services.enroll(user=learner, course=tiny.course)
     read_all_lessons(learner, tiny.version)
     for module in tiny.modules:
         take_quiz(learner, module.quiz, tiny.specs)

@@ -13,7 +13,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
-from courses.reports import can_view_reports
+from courses.scope import can_view_reports
 from tests.security.roles import EVERY_ROLE, make_org_with_every_role
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]

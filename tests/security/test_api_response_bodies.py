@@ -14,8 +14,8 @@ import pytest
 from schemathesis.checks import content_type_conformance, response_schema_conformance, status_code_conformance
 from schemathesis.core.failures import FailureGroup
 
-from courses.certificates import issue_certificate
-from courses.reports import can_see_answers, can_view_reports
+from courses.certificates.services import issue_certificate
+from courses.scope import can_see_answers, can_view_reports
 from tests.certificate_helpers import completed_enrollment, make_course
 from tests.quiz_content import SPECS_BY_KEY, correct_response, make_quiz
 from tests.quiz_helpers import flat_payloads, single_choice_bank

@@ -7,7 +7,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from core.models import AuditEvent
-from courses import services as course_services
+from courses.enrollment import services as course_services
 from courses.models import Enrollment, EvidencePack, ExportJob, LessonProgress
 from quizzes import services as quiz_services
 from quizzes.models import Attempt

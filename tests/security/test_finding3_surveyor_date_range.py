@@ -1,7 +1,7 @@
 """Finding 3 (issue 24): a surveyor's date range applied only to evidence packs. With a scope of
 2020-01-01..2020-03-31 the team-progress API and the person page showed current enrollments and an
 accommodation reason. Now every list, report, export and person page a surveyor reaches filters records
-by the one window (accounts.access.record_window, courses.reports.in_window)."""
+by the one window (accounts.access.record_window, courses.scope.in_window)."""
 
 import csv
 from datetime import date, datetime, timedelta
@@ -11,8 +11,10 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from courses import exports, overrides, reports
+from courses.assignments import overrides
 from courses.models import Enrollment
+from courses.reports import exports
+from courses.reports import selectors as reports
 from tests.security.roles import make_org
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from accounts.models import Role
 from core.models import AuditEvent
-from courses import overrides, services
+from courses.assignments import overrides
+from courses.enrollment import services
 from courses.models import Enrollment, EnrollmentOverride, RequiredSkill, SkillSignoff
 from quizzes.models import QuizOverride
 from tests.course_helpers import load_tiny

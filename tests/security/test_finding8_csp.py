@@ -66,7 +66,7 @@ def site(settings, monkeypatch, tmp_path):
     other = User.objects.create_user(
         username="second", password=PASSWORD, department=learner.department, supervisor=learner.supervisor
     )
-    from courses import services
+    from courses.enrollment import services
 
     services.enroll(user=other, course=tiny.course)
     read_all_lessons(other, tiny.version)  # so the first quiz can be started from its page

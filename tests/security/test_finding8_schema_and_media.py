@@ -71,7 +71,7 @@ def test_finding8_media_is_not_served_even_with_debug():
 
 
 def test_finding8_certificate_pdf_has_an_unguessable_name_and_only_its_owner_gets_it():
-    from courses.certificates import issue_certificate, render_certificate_pdf
+    from courses.certificates.services import issue_certificate, render_certificate_pdf
     from tests.certificate_helpers import completed_enrollment, make_course
 
     owner, stranger = UserFactory(), UserFactory()

@@ -22,8 +22,13 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from accounts.models import Role
-from courses import certificates, evidence, exports, overrides, services
+from courses.assignments import overrides
+from courses.catalog import services
+from courses.certificates import services as certificates
+from courses.enrollment import services as enrollment_services
+from courses.evidence import services as evidence
 from courses.models import CourseEvaluation, Enrollment, ExportJob
+from courses.reports import exports
 from tests.certificate_helpers import completed_enrollment, make_course, pdf_all_bytes, pdf_text, squeezed
 from tests.course_helpers import load_tiny, read_all_lessons, take_quiz
 from tests.factories import DepartmentFactory, UserFactory
@@ -70,7 +75,7 @@ def world(tmp_path, settings):
     ]
     overdue = timezone.localdate() - timedelta(days=5)
     for person in [xss, *formula_people]:
-        services.enroll(user=person, course=tiny.course, due_date=overdue)
+        enrollment_services.enroll(user=person, course=tiny.course, due_date=overdue)
     read_all_lessons(xss, tiny.version)
     take_quiz(xss, tiny.modules[0].quiz, tiny.specs, correct=False)
     enrollment = Enrollment.objects.get(user=xss, course=tiny.course)
@@ -254,7 +259,7 @@ def test_hostile_markdown_in_lesson_content_is_sanitised(tmp_path, client):
     append_lesson_text(path, "ma", 1, HOSTILE_MARKDOWN)
     report = services.load_course(path=path, publish=True)
     learner = UserFactory()
-    services.enroll(user=learner, course=report.course)
+    enrollment_services.enroll(user=learner, course=report.course)
     client.force_login(learner)
     lesson = report.version.modules.get(key="ma").lessons.order_by("position").first()
     page = client.get(f"/lessons/{lesson.pk}/").content.decode()

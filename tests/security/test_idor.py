@@ -16,8 +16,11 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role
 from core.models import AuditEvent
-from courses import certificates, evidence, exports, services
+from courses.certificates import services as certificates
+from courses.enrollment import services
+from courses.evidence import services as evidence
 from courses.models import Enrollment, EnrollmentOverride, ExportJob, Notification, SkillSignoff
+from courses.reports import exports
 from quizzes.models import Answer, Attempt
 from tests.certificate_helpers import completed_enrollment, make_course
 from tests.course_helpers import load_tiny, read_all_lessons, take_quiz

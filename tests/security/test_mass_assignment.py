@@ -10,7 +10,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from accounts.models import Role, User
-from courses import services
+from courses.enrollment import services
 from courses.models import CourseEvaluation, Enrollment, LessonProgress
 from quizzes.models import Answer, Attempt, Question
 from tests.course_helpers import load_tiny, read_all_lessons

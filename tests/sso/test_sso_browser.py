@@ -10,7 +10,7 @@ import pytest
 from accounts import services as account_services
 from accounts.models import Department, Role, User
 from core.models import AuditEvent
-from courses import assignments
+from courses.assignments import services as assignments
 from courses.models import AssignmentRule, Enrollment
 from sso.models import SSOIdentity
 from tests.e2e.conftest import axe_violations

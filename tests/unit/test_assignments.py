@@ -15,7 +15,11 @@ from django.urls import reverse
 
 from accounts.models import Role
 from core.models import AuditEvent
-from courses import assignments, certificates, services, tasks
+from courses import tasks
+from courses.assignments import services as assignments
+from courses.catalog import services
+from courses.certificates import services as certificates
+from courses.enrollment import services as enrollment_services
 from courses.models import AssignmentRule, Certificate, Enrollment, Lesson
 from tests.concurrency import run_together
 from tests.factories import UserFactory
@@ -178,7 +182,7 @@ def test_existing_open_enrollment_of_any_source_is_not_duplicated():
     course = make_course()
     make_rule(course)
     person = UserFactory()
-    services.enroll(user=person, course=course, now=NOW)  # a manual enrollment, in progress or not
+    enrollment_services.enroll(user=person, course=course, now=NOW)  # a manual enrollment, in progress or not
     assignments.apply_rules(today=TODAY, now=NOW)
     assert Enrollment.objects.filter(user=person).count() == 1
     assert Enrollment.objects.get(user=person).source == "manual"

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from courses import services
+from courses.enrollment import services
 from frontend.templatetags.quiz_tags import mmss
 from quizzes import grading
 from quizzes import selectors as quiz_selectors

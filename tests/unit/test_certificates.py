@@ -27,10 +27,12 @@ from django.utils import timezone
 
 from core import audit, ratelimit
 from core.models import AuditEvent
-from courses import certificates, selectors, services
-from courses.certificates import BlockedURL, check_fetch_url
+from courses.certificates import selectors
+from courses.certificates import services as certificates
+from courses.certificates.services import BlockedURL, check_fetch_url
+from courses.certificates.tasks import issue_certificate_task, issue_missing_certificates
+from courses.enrollment import services
 from courses.models import Certificate, CertificateSequence, CourseEvaluation, Enrollment
-from courses.tasks import issue_certificate_task, issue_missing_certificates
 from tests.certificate_helpers import (
     completed_enrollment,
     evaluate,

@@ -13,8 +13,10 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from courses import services
-from courses.content_loader import parse_course_dir
+from courses.catalog import clinical_updates as catalog_clinical_updates
+from courses.catalog import services
+from courses.catalog.loader import parse_course_dir
+from courses.enrollment import services as enrollment_services
 from courses.models import Certificate, CourseVersion, Enrollment
 from quizzes.models import DrawRule
 from tests.course_helpers import REAL_COURSE_DIR
@@ -45,7 +47,7 @@ def reviewed_and_published(version: CourseVersion, on: date) -> CourseVersion:
 
 def certify_directly(user, version: CourseVersion, number: int) -> Certificate:
     """A certificate row as the demo organisation holds them (the certificate path has its own tests)."""
-    enrollment, _ = services.enroll(user=user, course=version.course)
+    enrollment, _ = enrollment_services.enroll(user=user, course=version.course)
     today = timezone.localdate()
     return Certificate.objects.create(
         number=f"SUS-TEST-{number:06d}",
@@ -88,7 +90,7 @@ def test_the_revision_assigns_certified_staff_an_update_of_its_significant_chang
     for i, person in enumerate(certified):
         certify_directly(person, v1, i + 1)
     enrolled_only = UserFactory()
-    services.enroll(user=enrolled_only, course=v1.course)
+    enrollment_services.enroll(user=enrolled_only, course=v1.course)
 
     report = services.load_course(path=REAL_COURSE_DIR)
     assert report.created_version and report.version.number == 2
@@ -126,5 +128,5 @@ def test_the_revision_assigns_certified_staff_an_update_of_its_significant_chang
         retested = set(rules.exclude(objective="").values_list("objective", flat=True))
         assert exam_objectives <= retested | practice_objectives_drawn(drawn, parsed)
     assert not Enrollment.objects.filter(user=enrolled_only, kind=Enrollment.Kind.UPDATE).exists()
-    due = today + timedelta(days=services.CLINICAL_UPDATE_DUE_DAYS)
+    due = today + timedelta(days=catalog_clinical_updates.CLINICAL_UPDATE_DUE_DAYS)
     assert set(Certificate.objects.values_list("update_due", flat=True)) == {due}

@@ -13,7 +13,10 @@ from django.urls import reverse
 
 from accounts.services import deactivate_user
 from core.models import AuditEvent
-from courses import certificates, selectors, services
+from courses.catalog import clinical_updates as catalog_clinical_updates
+from courses.catalog import services as catalog_services
+from courses.certificates import services as certificates
+from courses.enrollment import selectors, services
 from courses.models import Certificate, CourseVersion, Enrollment, Lesson
 from quizzes.errors import QuizLocked
 from quizzes.models import Question
@@ -34,7 +37,7 @@ SLUG = "upd"
 # The clock fixture starts on 1 March 2030; the change is published ten days later, so the update is
 # due 30 days after 11 March 2030 (local dates in the organisation's time zone).
 PUBLISHED_ON = date(2030, 3, 11)
-DUE = PUBLISHED_ON + timedelta(days=services.CLINICAL_UPDATE_DUE_DAYS)
+DUE = PUBLISHED_ON + timedelta(days=catalog_clinical_updates.CLINICAL_UPDATE_DUE_DAYS)
 CERT_EXPIRES = date(2031, 3, 1)  # 12 months of validity from 1 March 2030
 
 
@@ -62,7 +65,7 @@ def reload(course, clock, *, publish: bool = True):
     assert v2.report.created_version and v2.version.status == CourseVersion.Status.DRAFT
     assert not Enrollment.objects.filter(kind=Enrollment.Kind.UPDATE).exists()  # only publishing assigns
     if publish:
-        services.publish_version(version=v2.version)
+        catalog_services.publish_version(version=v2.version)
         v2.version.refresh_from_db()
     return v2
 
@@ -247,10 +250,10 @@ def test_publishing_and_loading_again_assigns_nothing_more(course, certified, cl
     assert len(before) == 2
 
     clock.advance(days=5)  # a later run would compute a later due date if it assigned again
-    services.publish_version(version=v2.version)
+    catalog_services.publish_version(version=v2.version)
     again = load(course.path)  # the same files: no new version
     assert not again.report.created_version and again.version == v2.version
-    assert services.assign_clinical_updates(version=v2.version) == 0
+    assert catalog_clinical_updates.assign_clinical_updates(version=v2.version) == 0
 
     assert [(u.pk, u.due_date, u.enrolled_at) for u in updates()] == before
     assert set(Certificate.objects.values_list("update_due", flat=True)) == {DUE}

@@ -13,8 +13,9 @@ from collections import Counter, defaultdict
 import pytest
 from django.test import override_settings
 
-from courses import selectors, services
-from courses.content_loader import parse_course_dir
+from courses.catalog import services as catalog_services
+from courses.catalog.loader import parse_course_dir
+from courses.enrollment import selectors, services
 from courses.models import Enrollment, Lesson, Module
 from quizzes.models import Question
 from tests.course_helpers import BRIEF_PATH, REAL_COURSE_DIR, read_all_lessons
@@ -701,7 +702,7 @@ def test_distractors_are_drawn_from_the_briefs_misconceptions(parsed, module):
 @pytest.mark.django_db
 @override_settings(COURSE_ALLOW_UNREVIEWED=True)
 def test_the_whole_course_loads_and_every_quiz_starts_and_draws(parsed):
-    report = services.load_course(path=REAL_COURSE_DIR)
+    report = catalog_services.load_course(path=REAL_COURSE_DIR)
     version = report.version
     assert report.created_version and version.number == 1
     assert Module.objects.filter(version=version).count() == 4

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from core.models import AuditEvent
-from courses import services
+from courses.enrollment import services
 from courses.models import Enrollment
 from quizzes.errors import AttemptLimitReached, CoolingDown
 from quizzes.models import Attempt
@@ -133,7 +133,7 @@ def _by_start_past_deadline(learner, attempt, clock, supervisor):
 
 
 def _by_the_sweep(learner, attempt, clock, supervisor):
-    from courses.tasks import expire_overdue_attempts
+    from courses.enrollment.tasks import expire_overdue_attempts
 
     clock.advance(minutes=11)
     assert expire_overdue_attempts() == 1
@@ -181,7 +181,7 @@ def test_every_way_an_attempt_is_graded_goes_through_the_one_after_grading_path(
 
 def test_staff_close_only_people_they_manage_and_never_their_own(tmp_path, learner, clock):
     from accounts.models import Role
-    from courses.services import CloseRefused, NotEnrolled
+    from courses.enrollment.services import CloseRefused, NotEnrolled
 
     tiny, enrollment, attempt = _open_attempt(tmp_path, learner)
     stranger = UserFactory(role=Role.SUPERVISOR)

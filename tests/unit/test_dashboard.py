@@ -35,9 +35,13 @@ from django.utils import timezone
 
 from accounts.models import Role, SurveyorScope, User
 from core.models import AuditEvent
-from courses import exports, overrides, reminders, reports, services
+from courses import scope as course_scope
+from courses.assignments import overrides, reminders
+from courses.enrollment import services
 from courses.management.commands import generate_demo_org
 from courses.models import Course, Enrollment, EnrollmentOverride, ExportJob, Notification
+from courses.reports import exports
+from courses.reports import selectors as reports
 from quizzes import services as quiz_services
 from quizzes.errors import AttemptLimitReached, CoolingDown
 from quizzes.models import Answer, Attempt, QuizOverride
@@ -329,19 +333,19 @@ def test_learners_unscoped_surveyors_and_strangers_get_nothing_from_any_report_r
             assert response.status_code in (401, 403, 404), url
         else:
             assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
-    assert reports.visible_staff(org.users["learner"]).count() == 0
-    assert reports.visible_staff(org.users["surveyor"]).count() == 0
+    assert course_scope.visible_staff(org.users["learner"]).count() == 0
+    assert course_scope.visible_staff(org.users["surveyor"]).count() == 0
 
 
 def test_an_expired_surveyor_scope_sees_nobody(org):
     scope = org.users["surveyor_scoped"].surveyor_scope
-    assert set(reports.visible_staff(org.users["surveyor_scoped"])) == {
+    assert set(course_scope.visible_staff(org.users["surveyor_scoped"])) == {
         org.users["other_sup"],
         org.users["outsider"],
     }
     scope.expires_at = timezone.now() - timedelta(seconds=1)
     scope.save(update_fields=["expires_at"])
-    assert reports.visible_staff(org.users["surveyor_scoped"]).count() == 0
+    assert course_scope.visible_staff(org.users["surveyor_scoped"]).count() == 0
 
 
 def test_surveyors_see_completion_records_but_never_answers(client, org):
@@ -1003,7 +1007,7 @@ def _org_counts(client, tiny_path, staff: int) -> dict:
         )
         top = User.objects.get(username=generate_demo_org.TOP_USERNAME)
         # a few overdue people in both sizes, so the overdue page has rows to draw
-        latest = Enrollment.objects.filter(user__in=reports.visible_staff(top)).order_by("-cycle", "pk")
+        latest = Enrollment.objects.filter(user__in=course_scope.visible_staff(top)).order_by("-cycle", "pk")
         Enrollment.objects.filter(pk__in=list(latest.values_list("pk", flat=True)[:3])).update(
             status=Enrollment.Status.IN_PROGRESS, completed_at=None, due_date=today() - timedelta(days=3)
         )
@@ -1093,7 +1097,7 @@ def test_generate_demo_org_builds_a_consistent_hierarchy_and_runs_once(tmp_path,
     )
     assert "Done in" in out.getvalue() and "FAKE medical review" in out.getvalue()
     top = User.objects.get(username="demo-top")
-    staff = reports.visible_staff(top)
+    staff = course_scope.visible_staff(top)
     assert staff.count() == 12
     heads = list(User.objects.filter(supervisor=top))
     assert len(heads) == 2 and all(h.role == Role.SUPERVISOR and h.department for h in heads)
@@ -1168,7 +1172,7 @@ def test_a_supervisors_statistics_are_stored_for_their_staff_and_refreshed_with_
     client.force_login(sup)
     assert client.get(f"/team/quizzes/{org.quiz.pk}/").status_code == 200
     stored = ItemStatisticsSnapshot.objects.get(quiz=org.quiz, scope=f"supervisor:{sup.pk}")
-    mine = statistics.quiz_item_statistics(quiz=org.quiz, users=reports.visible_staff(sup))
+    mine = statistics.quiz_item_statistics(quiz=org.quiz, users=course_scope.visible_staff(sup))
     assert stored.answers == sum(s.responses for s in mine) > 0
     everyone = statistics.quiz_item_statistics(quiz=org.quiz)
     assert sum(s.responses for s in everyone) > stored.answers  # the scope is the supervisor's staff only
@@ -1177,4 +1181,4 @@ def test_a_supervisors_statistics_are_stored_for_their_staff_and_refreshed_with_
     stored.refresh_from_db()
     assert stored.answers == sum(s.responses for s in mine)
     assert total == stored.answers + sum(s.responses for s in everyone)
-    assert reports.staff_for_scope(f"supervisor:{org.users['direct'].pk}").count() == 0
+    assert course_scope.staff_for_scope(f"supervisor:{org.users['direct'].pk}").count() == 0

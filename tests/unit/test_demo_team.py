@@ -11,9 +11,10 @@ from django.db import transaction
 from django.test import TestCase, override_settings
 
 from accounts.models import Department, User, staff_members
-from courses import reports
+from courses import scope as course_scope
 from courses.demo import TEAM
 from courses.models import Certificate, Enrollment, Notification, SkillSignoff
+from courses.reports import selectors as reports
 from quizzes.models import Attempt
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +49,7 @@ def test_the_team_is_24_staff_in_three_departments_under_the_demo_supervisor(dem
     assert team.count() == 24
     assert set(team.values_list("department__code", flat=True)) == {"residential", "outpatient", "detox"}
     assert Department.objects.count() == 3
-    visible = set(reports.visible_staff(supervisor).values_list("username", flat=True))
+    visible = set(course_scope.visible_staff(supervisor).values_list("username", flat=True))
     assert {t[0] for t in TEAM} <= visible
     # the admin demo account and the surveyor are not staff
     assert not staff_members().filter(username__in=["admin", "surveyor"]).exists()

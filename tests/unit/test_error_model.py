@@ -20,9 +20,9 @@ from tests.factories import UserFactory
 # Exceptions that are not refusals a person sees: parsing internals caught inside their own module,
 # infrastructure failures retried by tasks, a management command's own error.
 NOT_DOMAIN_ERRORS = {
-    "courses.exchange.common.Malformed",  # caught by the parser, reported per question
-    "courses.reminders.MailUnavailable",  # the mail server is down: the task retries
-    "courses.certificates.BlockedURL",  # WeasyPrint's fetcher refusing a URL inside a render
+    "courses.catalog.exchange.common.Malformed",  # caught by the parser, reported per question
+    "courses.assignments.reminders.MailUnavailable",  # the mail server is down: the task retries
+    "courses.certificates.services.BlockedURL",  # WeasyPrint's fetcher refusing a URL inside a render
     "courses.management.commands.generate_demo_org.DemoOrgExists",  # a CommandError
     "frontend.forms.FormAnswerError",  # a form field that is not an answer; the page re-renders it
     "authoring.documents._Rollback",  # control flow: undoes a trial load

@@ -4,7 +4,8 @@ reviews by objective; every other quiz draws only practice-pool questions and ke
 import pytest
 import yaml
 
-from courses import services as course_services
+from courses.catalog import services as course_services
+from courses.enrollment import services as enrollment_services
 from quizzes import services
 from quizzes.errors import ContentError
 from quizzes.models import Question
@@ -205,7 +206,7 @@ def test_course_loader_refuses_an_unknown_pool(tmp_path):
 def test_certifying_final_result_page_lists_objectives_not_answers(tmp_path, client):
     tiny = load_tiny(tmp_path, certifying_final=True)
     learner = UserFactory()
-    course_services.enroll(user=learner, course=tiny.course)
+    enrollment_services.enroll(user=learner, course=tiny.course)
     read_all_lessons(learner, tiny.version)
     for module in tiny.modules:
         take_quiz(learner, module.quiz, tiny.specs)

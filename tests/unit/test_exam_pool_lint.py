@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from courses.content_loader import parse_course_dir
+from courses.catalog.loader import parse_course_dir
 from tests.course_helpers import REAL_COURSE_DIR
 
 MIN_ITEMS_PER_OBJECTIVE = 3

@@ -6,8 +6,8 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from courses import services
-from courses.content_loader import parse_course_dir
+from courses.catalog import services
+from courses.catalog.loader import parse_course_dir
 from courses.models import CourseVersion
 from quizzes.models import Question
 from tests.course_helpers import REAL_COURSE_DIR

@@ -1,8 +1,8 @@
-"""courses.fast_reads: the grading path's enrollment lookup as SQL gives what the selector gives."""
+"""courses.enrollment.fast_reads: the grading path's enrollment lookup as SQL gives what the selector gives."""
 
 import pytest
 
-from courses import fast_reads, selectors, services
+from courses.enrollment import fast_reads, selectors, services
 from courses.models import Enrollment
 from tests.course_helpers import load_tiny
 from tests.factories import UserFactory

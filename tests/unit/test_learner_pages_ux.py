@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.test import override_settings
 from django.urls import include, path
 
-from courses import certificates
+from courses.certificates import services as certificates
 from courses.models import LessonProgress
 from elearn.markdown import render_markdown
 from tests.certificate_helpers import completed_enrollment, evaluate, make_course, pdf_text
@@ -280,7 +280,7 @@ LOADER_IMAGE_CASES = [
 
 @pytest.mark.parametrize(("name", "markdown", "problems"), LOADER_IMAGE_CASES)
 def test_the_loader_accepts_only_the_projects_drawings(name, markdown, problems):
-    from courses.content_loader import _image_problems
+    from courses.catalog.loader import _image_problems
 
     found = _image_problems(markdown)
     assert len(found) == len(problems), (name, found)
@@ -297,7 +297,7 @@ ILLUSTRATED_LESSONS = [
 
 @override_settings(COURSE_ALLOW_UNREVIEWED=True)
 def test_the_real_lessons_show_the_drawings_with_alt_text(settings):
-    from courses import services
+    from courses.catalog import services
     from courses.models import Lesson
     from tests.course_helpers import REAL_COURSE_DIR
 

@@ -9,8 +9,9 @@ import yaml
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 
-from courses import selectors, services
-from courses.content_loader import parse_course_dir
+from courses.catalog import selectors, services
+from courses.catalog.loader import parse_course_dir
+from courses.enrollment import services as enrollment_services
 from courses.models import Course, CourseVersion, Enrollment, Lesson, LessonProgress, Module
 from quizzes.errors import ContentError
 from quizzes.models import Answer, Attempt, Choice, DrawRule, Question, QuestionBank, Quiz
@@ -94,7 +95,7 @@ def test_changing_one_lesson_makes_version_2_and_leaves_v1_records_alone(course_
     v1 = first.version
     specs = specs_by_key(parse_course_dir(course_dir))
     learner = UserFactory()
-    enrollment, _ = services.enroll(user=learner, course=first.course)
+    enrollment, _ = enrollment_services.enroll(user=learner, course=first.course)
     attempts = complete_course(learner, v1, specs)
     enrollment.refresh_from_db()
     assert enrollment.status == Enrollment.Status.COMPLETED and enrollment.version_id == v1.pk
@@ -147,7 +148,7 @@ def test_changing_one_question_makes_a_new_question_version_and_keeps_the_old_on
     first = services.load_course(path=course_dir)
     specs = specs_by_key(parse_course_dir(course_dir))
     learner = UserFactory()
-    services.enroll(user=learner, course=first.course)
+    enrollment_services.enroll(user=learner, course=first.course)
     ds = first.version.modules.get(key="ds")
     read_all_lessons(learner, first.version)  # (opened their estimated minutes ago: the CE minimum is met)
     attempt = take_quiz(learner, ds.quiz, specs)
@@ -258,7 +259,7 @@ def test_publish_is_refused_without_a_medical_review_and_allowed_after_one(cours
         services.publish_version(version=version)
     version.refresh_from_db()
     assert version.status == CourseVersion.Status.DRAFT and version.published_at is None
-    with pytest.raises(services.CourseError):
+    with pytest.raises(enrollment_services.CourseError):
         services.record_medical_review(version=version, reviewer="  ", review_date=date(2030, 1, 1))
     services.record_medical_review(version=version, reviewer="Dr Test Reviewer", review_date=date(2030, 1, 1))
     published = services.publish_version(version=version)

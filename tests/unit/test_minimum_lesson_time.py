@@ -8,7 +8,8 @@ import pytest
 import yaml
 from django.utils import timezone
 
-from courses import services
+from courses.catalog import services as catalog_services
+from courses.enrollment import services
 from courses.models import LessonProgress
 from quizzes.errors import ContentError
 from tests.course_helpers import load_tiny, write_tiny_course
@@ -114,4 +115,4 @@ def test_loader_refuses_a_bad_minimum(tmp_path, value):
     course = yaml.safe_load((root / "course.yaml").read_text())
     (root / "course.yaml").write_text(yaml.safe_dump({**course, "minimum_lesson_percent": value}))
     with pytest.raises(ContentError, match="minimum_lesson_percent must be a whole number"):
-        services.load_course(path=root)
+        catalog_services.load_course(path=root)

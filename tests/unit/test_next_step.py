@@ -16,11 +16,12 @@ from dataclasses import dataclass
 import pytest
 
 from accounts.models import Role
-from courses import certificates, services
+from courses.assignments.overrides import grant_override
+from courses.certificates import services as certificates
+from courses.enrollment import services
+from courses.enrollment.selectors import course_outline
 from courses.models import CourseEvaluation, Enrollment, EnrollmentOverride
 from courses.next_step import Step, next_step
-from courses.overrides import grant_override
-from courses.selectors import course_outline
 from quizzes.models import Attempt
 from tests.course_helpers import load_tiny, read_all_lessons, sign_off_all_skills, take_quiz
 from tests.factories import UserFactory

@@ -21,9 +21,9 @@ ALLOWED = {
     "quizzes/services.py": "the list of quiz settings accepted from content, and override validation",
     "quizzes/admin.py": "a column in the admin list",
     "quizzes/errors.py": "the API error code of a start the rule refused",
-    "courses/content_loader.py": "the type of each setting in course.yaml",
+    "courses/catalog/loader.py": "the type of each setting in course.yaml",
     "courses/api.py": "the quiz's configured limit, shown as a fact next to the rule's verdict",
-    "courses/overrides.py": "which override kinds a supervisor may grant",
+    "courses/assignments/overrides.py": "which override kinds a supervisor may grant",
     "courses/management/commands/generate_demo_org.py": "simulates learners clicking within the limits",
     "courses/demo.py": "demo data: waits out the cool-down between simulated attempts",
 }

@@ -15,7 +15,7 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import User
-from courses import selectors
+from courses.enrollment import selectors
 from tests.unit.test_quiz_state_matrix import STATES
 
 pytestmark = pytest.mark.django_db

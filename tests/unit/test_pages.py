@@ -10,7 +10,8 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import override_settings
 
-from courses import services
+from courses.catalog import services as catalog_services
+from courses.enrollment import services
 from courses.models import Enrollment, LessonProgress
 from quizzes import selectors as quiz_selectors
 from quizzes.models import Answer, Attempt, Choice, Question
@@ -245,7 +246,7 @@ def test_attempt_page_carries_no_answer_key_before_submit(tiny, learner_client, 
 
 @override_settings(COURSE_ALLOW_UNREVIEWED=True)
 def test_real_final_exam_page_carries_no_explanation_or_feedback(learner_client, learner):
-    report = services.load_course(path=REAL_COURSE_DIR)
+    report = catalog_services.load_course(path=REAL_COURSE_DIR)
     enrol(learner, report.course)
     read_all_lessons(learner, report.version)
     course_page = page(learner_client.get(f"/courses/{report.course.slug}/"))

@@ -10,7 +10,8 @@ import io
 import pytest
 from django.core.management import call_command
 
-from courses import selectors, services
+from courses.catalog import services as catalog_services
+from courses.enrollment import selectors, services
 from courses.models import Enrollment, Lesson, LessonProgress
 from quizzes.errors import DeadlinePassed
 from quizzes.models import Attempt, Question
@@ -297,7 +298,7 @@ def test_an_attempt_from_an_earlier_cycle_does_not_count_for_a_new_cycle(tiny, l
 def test_a_learner_keeps_their_version_while_new_enrollments_get_the_new_one(tiny, user, logged_in_api):
     enrol(user, tiny.course)
     append_lesson_text(tiny.path, "ma", 1)
-    v2 = services.load_course(path=tiny.path, publish=True).version
+    v2 = catalog_services.load_course(path=tiny.path, publish=True).version
     assert v2.number == 2 and v2.status == "published"
     again, created = services.enroll(user=user, course=tiny.course)
     assert not created and again.version_id == tiny.version.pk

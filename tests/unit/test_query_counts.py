@@ -166,7 +166,7 @@ RESULT_PAGE = 14
 
 
 def _course_learner(tmp_path):
-    from courses import services as course_services
+    from courses.enrollment import services as course_services
     from tests.course_helpers import load_tiny, read_all_lessons
 
     tiny = load_tiny(tmp_path)
@@ -179,7 +179,7 @@ def _course_learner(tmp_path):
 def _hot_path_counts(tmp_path) -> dict[str, int]:
     from django.test import Client
 
-    from courses import services as course_services
+    from courses.enrollment import services as course_services
 
     tiny, learner, password = _course_learner(tmp_path)
     quiz = tiny.modules[0].quiz

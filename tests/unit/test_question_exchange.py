@@ -10,9 +10,9 @@ from django.core.management import CommandError, call_command
 from hypothesis import given
 from hypothesis import strategies as st
 
-from courses import services as course_services
-from courses.exchange import common, csv_format, export, gift, moodle_xml
-from courses.exchange import services as exchange
+from courses.catalog import services as course_services
+from courses.catalog.exchange import common, csv_format, export, gift, moodle_xml
+from courses.catalog.exchange import services as exchange
 from quizzes.models import Question, QuestionBank
 from tests.course_helpers import REAL_COURSE_DIR
 

@@ -16,7 +16,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Role
-from courses import services
+from courses.enrollment import services
 from courses.models import Enrollment
 from quizzes.models import Attempt, QuizOverride
 from quizzes.services import grant_quiz_override

@@ -1,4 +1,4 @@
-"""Reminders and escalation (courses.reminders, courses.tasks.send_reminders): every offset once on its
+"""Reminders and escalation (courses.assignments.reminders, courses.tasks.send_reminders): every offset once on its
 day, missed offsets, who gets nothing, the supervisor stand-in, digests, a mail outage, the task's retry,
 parallel senders and queries per batch. Time travel: `today=`/`now=` passed to the planner and
 `django.utils.timezone.now` frozen for the sender (the `clock` fixture)."""
@@ -15,7 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Role
-from courses import reminders, tasks
+from courses import tasks
+from courses.assignments import reminders
 from courses.models import Enrollment, Notification
 from tests.concurrency import run_together
 from tests.factories import UserFactory

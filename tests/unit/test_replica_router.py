@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from accounts.models import Role
 from core import db as core_db
-from courses import reports, services
+from courses.enrollment import services
+from courses.reports import selectors as reports
 from tests.course_helpers import load_tiny, take_quiz
 from tests.factories import UserFactory
 

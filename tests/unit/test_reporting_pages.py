@@ -11,8 +11,11 @@ from django.utils import timezone
 
 from accounts import staff_import
 from accounts.models import Department, Role
-from courses import certificates, exports, reports, services
+from courses.certificates import services as certificates
+from courses.enrollment import services
 from courses.models import Certificate, Enrollment, ExportJob, RequiredSkill
+from courses.reports import exports
+from courses.reports import selectors as reports
 from frontend.templatetags.quiz_tags import score
 from tests.course_helpers import load_tiny, read_all_lessons, take_quiz
 from tests.factories import DepartmentFactory, UserFactory

@@ -15,7 +15,12 @@ from accounts.models import Role
 from accounts.services import deactivate_user
 from core import audit
 from core.models import AuditEvent
-from courses import assignments, certificates, evidence, reminders, reports, selectors, services
+from courses.assignments import reminders
+from courses.assignments import services as assignments
+from courses.certificates import services as certificates
+from courses.certificates.tasks import issue_missing_certificates
+from courses.enrollment import selectors, services
+from courses.evidence import services as evidence
 from courses.models import (
     AssignmentRule,
     Certificate,
@@ -25,7 +30,7 @@ from courses.models import (
     Notification,
     SkillSignoff,
 )
-from courses.tasks import issue_missing_certificates
+from courses.reports import selectors as reports
 from quizzes import services as quiz_services
 from quizzes.models import Answer, Attempt
 from tests.beyond_helpers import SKILLS, certify, edit_course_yaml, load, write_course

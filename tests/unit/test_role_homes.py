@@ -16,8 +16,12 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Role, SurveyorScope, User, staff_members
-from courses import assignments, certificates, reports, services
+from courses import scope as reports
+from courses.assignments import services as assignments
+from courses.certificates import services as certificates
+from courses.enrollment import services
 from courses.models import AssignmentRule, Enrollment
+from courses.reports import selectors as reports_selectors
 from tests.certificate_helpers import completed_enrollment, make_course
 from tests.course_helpers import load_tiny, read_all_lessons, take_quiz
 from tests.factories import DepartmentFactory, UserFactory
@@ -180,7 +184,7 @@ def _team(tmp_path, ward, boss, n: int) -> dict:
 
 def test_action_items_list_exactly_who_needs_action(people, ward, tmp_path):
     made = _team(tmp_path, ward, people["boss"], 1)
-    items = reports.team_action_items(people["boss"])
+    items = reports_selectors.team_action_items(people["boss"])
     names = lambda rows: {r.user.username for r in rows}  # noqa: E731
     assert names(items.overdue) == {u.username for u in made["overdue"]}
     assert names(items.failing) == {u.username for u in made["failing"]}
@@ -194,9 +198,9 @@ def test_action_items_list_exactly_who_needs_action(people, ward, tmp_path):
 def test_a_failed_quiz_passed_later_is_no_longer_failing(people, ward, tmp_path):
     made = _team(tmp_path, ward, people["boss"], 1)
     failing, tiny = made["failing"][0], made["tiny"]
-    assert failing in [e.user for e in reports.team_action_items(people["boss"]).failing]
+    assert failing in [e.user for e in reports_selectors.team_action_items(people["boss"]).failing]
     take_quiz(failing, tiny.modules[0].quiz, tiny.specs)
-    assert failing not in [e.user for e in reports.team_action_items(people["boss"]).failing]
+    assert failing not in [e.user for e in reports_selectors.team_action_items(people["boss"]).failing]
 
 
 @pytest.mark.parametrize("team_size", [1, 3])
@@ -206,7 +210,7 @@ def test_action_items_run_a_fixed_number_of_queries(
     _team(tmp_path, ward, people["boss"], team_size)
     boss = User.objects.get(pk=people["boss"].pk)
     with django_assert_num_queries(4):
-        items = reports.team_action_items(boss)
+        items = reports_selectors.team_action_items(boss)
     assert len(items.overdue) == len(items.failing) == len(items.expiring) == team_size
 
 

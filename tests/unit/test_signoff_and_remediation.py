@@ -20,8 +20,10 @@ from accounts.models import Role
 from accounts.services import grant_surveyor_access
 from core import audit
 from core.models import AuditEvent
-from courses import certificates, reports, selectors, services
+from courses.certificates import services as certificates
+from courses.enrollment import selectors, services
 from courses.models import Certificate, Enrollment, RequiredSkill, SkillSignoff
+from courses.reports import selectors as reports
 from quizzes import selectors as quiz_selectors
 from quizzes.models import Question
 from tests.beyond_helpers import SKILLS, load, write_course

@@ -1,4 +1,4 @@
-"""Staff CSV import (accounts.staff_import through courses.assignments.import_staff, the admin view and
+"""Staff CSV import (accounts.staff_import through courses.assignments.services.import_staff, the admin view and
 `manage.py import_staff`): dry run, commit, re-import, file and row errors (nothing imported), and the
 supervisor defined further down the same file."""
 
@@ -17,7 +17,7 @@ from django.urls import reverse
 from accounts import staff_import
 from accounts.models import Role, User
 from core.models import AuditEvent
-from courses.assignments import import_staff
+from courses.assignments.services import import_staff
 from courses.models import Enrollment
 from tests.factories import UserFactory
 from tests.onboarding_helpers import local_dt, make_course, make_department, make_rule

@@ -27,8 +27,12 @@ from accounts.models import Role, SurveyorScope
 from accounts.services import grant_surveyor_access
 from core import audit
 from core.models import AuditEvent
-from courses import evidence, exports, reports, services
+from courses import scope as reports
+from courses.enrollment import services
+from courses.evidence import services as evidence
 from courses.models import Certificate, Enrollment, EvidencePack, ExportJob, SkillSignoff
+from courses.reports import exports
+from courses.reports import selectors as reports_selectors
 from quizzes.models import Choice, Question
 from tests.beyond_helpers import SKILLS, certify, load, write_course
 from tests.certificate_helpers import pdf_text, squeezed
@@ -144,9 +148,9 @@ def test_a_surveyor_never_sees_answers(world, client):
     assert world.certificates[world.alice].number in html  # completion records and certificates: yes
     assert "<h2>Attempts</h2>" not in html and "evidence-course-ma-single" not in html
     assert client.get(reverse("frontend:team_person", args=[world.carol.pk])).status_code == 404
-    detail = reports.person_detail(world.surveyor, person_id=world.alice.pk)
+    detail = reports_selectors.person_detail(world.surveyor, person_id=world.alice.pk)
     assert detail["attempts"] == [] and detail["answers"] == {}
-    assert reports.person_detail(world.admin, person_id=world.alice.pk)["answers"]
+    assert reports_selectors.person_detail(world.admin, person_id=world.alice.pk)["answers"]
 
     quiz = world.tiny.modules[0].quiz
     assert client.get(f"/api/v1/reports/item-analysis/{quiz.pk}/").status_code == 404

@@ -9,13 +9,13 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
-from courses import certificates
+from courses.certificates import services as certificates
 from tests.certificate_helpers import completed_enrollment, make_course
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-FAST = "courses.verify_views.VerifyFastPathMiddleware"
+FAST = "courses.certificates.verify_views.VerifyFastPathMiddleware"
 WITHOUT_FAST_PATH = [m for m in settings.MIDDLEWARE if m != FAST]
 VERIFY_API = "/api/v1/certificates/verify/{}/"
 

@@ -1,6 +1,6 @@
 import pytest
 
-from courses import services
+from courses.enrollment import services
 from tests.course_helpers import load_tiny
 from tests.factories import UserFactory
 from tests.xapi.lrs import PASSWORD, USERNAME, RalphLRS, ensure_venv

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from courses import certificates
+from courses.certificates import services as certificates
 from courses.models import Enrollment, Lesson
 from tests.certificate_helpers import evaluate
 from tests.course_helpers import course_quizzes, read_all_lessons, take_quiz

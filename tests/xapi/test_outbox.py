@@ -7,7 +7,8 @@ import uuid
 import pytest
 from django.db import transaction
 
-from courses import certificates, services
+from courses.certificates import services as certificates
+from courses.enrollment import services
 from courses.models import Enrollment, Lesson
 from tests.certificate_helpers import evaluate
 from tests.course_helpers import answer_attempt, course_quizzes, read_all_lessons, take_quiz

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from courses import selectors
+from courses.enrollment import selectors
 from courses.models import Enrollment
 
 
@@ -35,7 +35,7 @@ class Command(BaseCommand):
                     f"stored {stored}, recomputed {actual}, status {enrollment.status}"
                 )
                 if fix:
-                    from courses.services import recompute_progress
+                    from courses.enrollment.services import recompute_progress
 
                     recompute_progress(enrollment_id=enrollment.pk)
         self.stdout.write(f"{checked} enrollments checked, {differences} differences")

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from accounts.models import Department, User
-from courses.evidence import build_pack
+from courses.evidence.services import build_pack
 from courses.models import EvidencePack
 
 

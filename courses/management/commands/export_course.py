@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from courses.exchange.course_folder import write_course_folder
+from courses.catalog.exchange.course_folder import write_course_folder
 from courses.models import CourseVersion
 
 

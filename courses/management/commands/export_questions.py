@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from courses.exchange import export, gift, moodle_xml
+from courses.catalog.exchange import export, gift, moodle_xml
 from quizzes.models import QuestionBank
 
 WRITERS = {"gift": gift.write, "moodle-xml": moodle_xml.write}

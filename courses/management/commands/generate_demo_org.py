@@ -13,7 +13,7 @@ tables, attempts and answers, through PostgreSQL's COPY instead, about twice as 
   leads included); all of them are enrolled in the course. `demo-admin` (admin role) is made too.
   `demo-top`, the department heads and `demo-admin` can log in with `--password` (or DEMO_PASSWORD);
   without one, nobody can log in.
-- The real course (courses/content/substance-use-safety) loaded with courses.services.load_course. It has
+- The real course (courses/content/substance-use-safety) loaded with courses.catalog.services.load_course. It has
   no medical review, so the command needs either COURSE_ALLOW_UNREVIEWED=true (the draft is used) or
   `--demo-review`, which records a clearly fake "Demo reviewer" review and publishes it. Never use that
   flag on a real organisation's database.
@@ -30,7 +30,7 @@ tables, attempts and answers, through PostgreSQL's COPY instead, about twice as 
   People who answered fewer than their share retake module quizzes they already passed in their
   current cycle, as practice, so the mean lands near `--answers-per-person` (never below the answers
   their own path through the course produced). Overdue people got reminders;
-  a few got a due-date extension or an exemption through courses.overrides.grant_override.
+  a few got a due-date extension or an exemption through courses.assignments.overrides.grant_override.
 - Stored enrollment progress matches what `manage.py check_progress` recomputes from the raw records.
 
 Refuses to run when the database already holds a demo organisation (the user `demo-top`).
@@ -188,7 +188,7 @@ class CourseModel:
 
 def prepare_course(*, path: Path, demo_review: bool, stdout=None):
     """Load the course (idempotent) and make sure new enrollments can use it."""
-    from courses import selectors, services
+    from courses.catalog import selectors, services
 
     report = services.load_course(path=path)
     version = report.version
@@ -555,8 +555,8 @@ class Journey:
         """Run one cycle. `end` given: the person finished by then (a past cycle). Otherwise their pace
         and the time since the cycle opened decide how far they got by now; nothing happens after
         `now` (a retake that would fall in the future has not happened yet)."""
+        from courses.enrollment.progress import Progress
         from courses.models import Enrollment, LessonProgress, SkillSignoff
-        from courses.progress import Progress
         from quizzes.models import QuizOverride
 
         course, rng = self.course, self.rng
@@ -1008,7 +1008,7 @@ def audit_overrides(now: datetime) -> int:
 
 def course_overrides(*, admin, now: datetime, rng: random.Random) -> dict[str, int]:
     """A few due-date extensions and exemptions through the real service (with audit records)."""
-    from courses import overrides
+    from courses.assignments import overrides
     from courses.models import Enrollment
 
     open_ = list(

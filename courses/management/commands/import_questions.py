@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from courses.exchange import services
+from courses.catalog.exchange import services
 from quizzes.models import Pool
 
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from courses.assignments import import_staff
+from courses.assignments.services import import_staff
 
 
 class Command(BaseCommand):

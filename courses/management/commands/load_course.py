@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from courses.services import ContentError, CourseError, load_course
+from courses.catalog.services import ContentError, load_course
+from courses.enrollment.services import CourseError
 
 
 class Command(BaseCommand):

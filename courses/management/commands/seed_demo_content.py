@@ -6,8 +6,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from accounts.models import User
-from courses import selectors, services
+from courses.catalog import services
 from courses.demo import seed_demo_team
+from courses.enrollment import selectors
+from courses.enrollment import services as enrollment_services
 from courses.models import Enrollment
 
 COURSE_DIR = Path(settings.BASE_DIR) / "courses" / "content" / "substance-use-safety"
@@ -37,7 +39,7 @@ class Command(BaseCommand):
             user = User.objects.filter(username=username).first()
             if user is None:
                 continue
-            enrollment, created = services.enroll(
+            enrollment, created = enrollment_services.enroll(
                 user=user, course=report.course, source=Enrollment.Source.MANUAL, due_date=due
             )
             if created:

@@ -13,18 +13,18 @@ from rest_framework.views import APIView
 
 from accounts.models import Role
 from core.serializers import BAD_REQUEST, error
+from courses import scope as course_scope
+from courses.models import Course, Enrollment
+from courses.reports import selectors as reports
+from courses.serializers import ItemAnalysisSerializer, PersonSerializer, TeamProgressSerializer
 from quizzes.models import Quiz
-
-from . import reports
-from .models import Course, Enrollment
-from .serializers import ItemAnalysisSerializer, PersonSerializer, TeamProgressSerializer
 
 NOT_FOUND = error("Not found, or not allowed to see reports (the same answer)")
 
 
 class CanViewReports(BasePermission):
     def has_permission(self, request, view):
-        if not reports.can_view_reports(request.user):
+        if not course_scope.can_view_reports(request.user):
             raise NotFound()  # the same answer as a missing page: no hint that reports exist
         return True
 
@@ -163,7 +163,7 @@ class ItemAnalysisView(APIView):
         summary="Per-question statistics of a quiz over my staff (first attempts)",
     )
     def get(self, request, quiz_id: int):
-        if not reports.can_see_answers(request.user):
+        if not course_scope.can_see_answers(request.user):
             raise NotFound()
         quiz = get_object_or_404(Quiz, pk=quiz_id)
         stats = reports.quiz_statistics(request.user, quiz=quiz)

@@ -8,7 +8,7 @@ by case; elsewhere than PostgreSQL the selector itself answers."""
 
 from django.db import connection
 
-from .models import CourseVersion, Enrollment, Module
+from courses.models import CourseVersion, Enrollment, Module
 
 _sql: str | None = None
 
@@ -34,7 +34,7 @@ def _select() -> str:
 def enrollment_id_for_quiz(*, user, quiz) -> int | None:
     """The id of the learner's newest enrollment whose course version includes this quiz."""
     if connection.vendor != "postgresql":
-        from .selectors import enrollment_for_quiz
+        from courses.enrollment.selectors import enrollment_for_quiz
 
         found = enrollment_for_quiz(user=user, quiz=quiz)
         return found.pk if found else None

@@ -26,10 +26,9 @@ from django.utils import timezone
 
 from core import audit
 from core.queue import enqueue_after_commit
+from courses.errors import CourseError
+from courses.models import Certificate, CertificateSequence, CourseEvaluation, Enrollment
 from xapi import outbox as xapi_outbox
-
-from .errors import CourseError
-from .models import Certificate, CertificateSequence, CourseEvaluation, Enrollment
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ class NotCompleted(CertificateError):
 
 def needs_evaluation(enrollment: Enrollment) -> bool:
     """A CE certificate (course with CE hours) needs the course evaluation first."""
-    from .selectors import awaits_evaluation
+    from courses.certificates.selectors import awaits_evaluation
 
     return awaits_evaluation(enrollment)
 
@@ -242,11 +241,11 @@ FRAME_HEIGHT_MM = {"a4": 188, "letter": 193.5}
 
 def reading_seconds(certificate: Certificate) -> int:
     """Lesson time the server recorded for the enrollment the certificate was issued for (the same
-    figure as the transcript's, courses.progress.recorded_lesson_seconds): the evidence behind the CE
+    figure as the transcript's, courses.enrollment.progress.recorded_lesson_seconds): the evidence behind the CE
     hours it states."""
     from django.db.models import Sum
 
-    from .models import LessonProgress
+    from courses.models import LessonProgress
 
     if certificate.enrollment_id is None:
         return 0

@@ -18,9 +18,8 @@ from accounts import staff_import
 from accounts.models import staff_members
 from core import audit
 from core.queue import enqueue_after_commit
-
-from . import selectors
-from .models import AssignmentRule, Certificate, Enrollment, Lesson, RequiredSkill
+from courses.catalog import selectors
+from courses.models import AssignmentRule, Certificate, Enrollment, Lesson, RequiredSkill
 
 BATCH_SIZE = 1000
 

@@ -21,9 +21,8 @@ from django.utils import timezone
 
 from accounts.models import Role
 from core.queue import enqueue_after_commit
-
-from .errors import CourseError
-from .models import Enrollment, Notification
+from courses.errors import CourseError
+from courses.models import Enrollment, Notification
 
 logger = logging.getLogger(__name__)
 BATCH_SIZE = 2000
@@ -304,8 +303,7 @@ def request_reminder(*, requested_by, enrollment_id: int, now: datetime | None =
     """One-click reminder from the overdue list: at most one per enrollment per day (a constraint) and
     a per-person hourly cap in the shared cache; sent by the worker after commit."""
     from core.ratelimit import hit
-
-    from . import reports
+    from courses import scope as reports
 
     now = now or timezone.now()
     enrollment = (

@@ -9,11 +9,10 @@ from pathlib import Path
 import yaml
 from django.db.models import Prefetch
 
-from courses.content_loader import QUIZ_FIELDS
+from courses.catalog.exchange.export import bank_specs
+from courses.catalog.loader import QUIZ_FIELDS
 from courses.models import CourseVersion, Lesson, Module
 from quizzes.models import DrawRule, Question, QuestionBank, Quiz
-
-from .export import bank_specs
 
 
 def _dump(data) -> str:

@@ -10,13 +10,12 @@ from django.utils import timezone
 
 from accounts.access import refuse_self_grant
 from core import audit
+from courses import scope as reports
+from courses.errors import CourseError
+from courses.models import Enrollment, EnrollmentOverride
 from quizzes import services as quiz_services
 from quizzes.errors import InvalidAnswer
 from quizzes.models import Quiz, QuizOverride
-
-from . import reports
-from .errors import CourseError
-from .models import Enrollment, EnrollmentOverride
 
 QUIZ_KINDS = {
     QuizOverride.Kind.EXTRA_ATTEMPT,

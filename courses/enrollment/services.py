@@ -1,279 +1,30 @@
 """Every write of the courses app. Keyword-only, one transaction each, domain errors on refusal."""
 
-from dataclasses import dataclass, field
-from decimal import Decimal
-from pathlib import Path
+from datetime import date, datetime
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from core import audit
-from elearn.markdown import render_markdown
-from quizzes import services as quiz_services
-from quizzes.errors import ContentError
-from quizzes.models import Pool
-from xapi import outbox as xapi_outbox
-
-from .content_loader import ParsedCourse, parse_course_dir
-from .errors import CourseError
-from .models import Course, CourseVersion, Lesson, Module, RequiredSkill
-
-
-class PublishRefused(CourseError):
-    code = "publish_refused"
-
-
-# --- content --------------------------------------------------------------------------------------
-
-
-@dataclass
-class LoadReport:
-    course: Course
-    version: CourseVersion
-    created_version: bool
-    lessons_added: list[str] = field(default_factory=list)
-    lessons_changed: list[str] = field(default_factory=list)
-    lessons_removed: list[str] = field(default_factory=list)
-    questions_added: list[str] = field(default_factory=list)
-    questions_changed: list[str] = field(default_factory=list)
-    questions_retired: list[str] = field(default_factory=list)
-    quizzes_changed: list[str] = field(default_factory=list)
-    clinically_significant: list[str] = field(default_factory=list)
-
-    def summary_lines(self) -> list[str]:
-        if not self.created_version:
-            return [f"{self.course.slug}: unchanged (version {self.version.number}, {self.version.status})"]
-        lines = [f"{self.course.slug}: new version {self.version.number} ({self.version.status})"]
-        for label, items in (
-            ("lessons added", self.lessons_added),
-            ("lessons changed", self.lessons_changed),
-            ("lessons removed", self.lessons_removed),
-            ("questions added", self.questions_added),
-            ("questions changed", self.questions_changed),
-            ("questions retired", self.questions_retired),
-            ("quizzes changed", self.quizzes_changed),
-            ("clinically significant changes", self.clinically_significant),
-        ):
-            if items:
-                shown = ", ".join(items[:8]) + (f" and {len(items) - 8} more" if len(items) > 8 else "")
-                lines.append(f"  {label} ({len(items)}): {shown}")
-        return lines
-
-
-def _module_quiz(parsed_quiz, *, default_title: str):
-    settings_ = {"title": default_title, **parsed_quiz.settings}
-    return quiz_services.upsert_quiz(key=parsed_quiz.key, settings_=settings_, draw=parsed_quiz.draw)
-
-
-@transaction.atomic
-def load_course(*, path: str | Path, publish: bool = False) -> LoadReport:
-    """Load a course directory. Idempotent: the same files change nothing. Changed files make a new
-    course version (content hash); attempts and completions recorded on older versions are untouched."""
-    parsed: ParsedCourse = parse_course_dir(path)
-    bank_reports = [
-        quiz_services.import_bank(key=b.key, title=b.title, questions=b.questions, pool=b.pool)
-        for b in parsed.banks
-    ]
-    quizzes = []
-    for module in parsed.modules:
-        quizzes.append(_module_quiz(module.quiz, default_title=f"Module quiz: {module.title}"))
-    final_exam = _module_quiz(parsed.final_exam, default_title="Final exam") if parsed.final_exam else None
-
-    course, _ = Course.objects.get_or_create(slug=parsed.slug, defaults={"title": parsed.title})
-    course_fields = {
-        "title": parsed.title,
-        "summary": parsed.summary,
-        "ce_hours": Decimal(str(parsed.ce_hours)),
-        "provider_approval_number": parsed.provider_approval_number,
-        "accrediting_statement": parsed.accrediting_statement,
-        "validity_months": parsed.validity_months,
-        "open_enrollment": parsed.open_enrollment,
-        "minimum_lesson_percent": parsed.minimum_lesson_percent,
-    }
-    changed_fields = [name for name, value in course_fields.items() if getattr(course, name) != value]
-    for name in changed_fields:
-        setattr(course, name, course_fields[name])
-    if changed_fields:
-        course.save(update_fields=changed_fields)
-
-    latest = course.versions.order_by("-number").first()
-    if latest is not None and latest.content_hash == parsed.content_hash:
-        review_changed = (latest.medical_reviewer, latest.medical_review_date) != (
-            parsed.medical_reviewer,
-            parsed.medical_review_date,
-        )
-        if review_changed and not latest.is_reviewed:
-            latest.medical_reviewer = parsed.medical_reviewer
-            latest.medical_review_date = parsed.medical_review_date
-            latest.save(update_fields=["medical_reviewer", "medical_review_date"])
-        report = LoadReport(course=course, version=latest, created_version=False)
-        if publish and latest.status != CourseVersion.Status.PUBLISHED:
-            report.version = publish_version(version=latest)
-        return report
-
-    version = CourseVersion.objects.create(
-        course=course,
-        number=(latest.number + 1) if latest else 1,
-        content_hash=parsed.content_hash,
-        medical_reviewer=parsed.medical_reviewer,
-        medical_review_date=parsed.medical_review_date,
-        objectives=parsed.objectives,
-        final_exam=final_exam[0] if final_exam else None,
-        loaded_at=timezone.now(),
-    )
-    report = LoadReport(course=course, version=version, created_version=True)
-    RequiredSkill.objects.bulk_create(
-        RequiredSkill(version=version, position=i, **skill) for i, skill in enumerate(parsed.skills)
-    )
-    previous_lessons = (
-        {lesson.key: lesson for lesson in Lesson.objects.filter(module__version=latest)} if latest else {}
-    )
-    for position, (module, (quiz, quiz_created)) in enumerate(zip(parsed.modules, quizzes, strict=True)):
-        row = Module.objects.create(
-            version=version, key=module.key, title=module.title, position=position, quiz=quiz
-        )
-        if quiz_created and latest is not None:
-            report.quizzes_changed.append(quiz.key)
-        Lesson.objects.bulk_create(
-            Lesson(
-                module=row,
-                key=lesson.key,
-                title=lesson.title,
-                position=i,
-                minutes=lesson.minutes,
-                body=lesson.body,
-                body_html=render_markdown(lesson.body),
-                objectives=lesson.objectives,
-                sources=lesson.sources,
-                clinically_significant=lesson.clinically_significant,
-                content_hash=lesson.content_hash,
-            )
-            for i, lesson in enumerate(module.lessons)
-        )
-        for lesson in module.lessons:
-            before = previous_lessons.pop(lesson.key, None)
-            if latest is None:
-                continue
-            if before is None:
-                report.lessons_added.append(lesson.key)
-            elif before.content_hash != lesson.content_hash:
-                report.lessons_changed.append(lesson.key)
-                if lesson.clinically_significant:
-                    report.clinically_significant.append(lesson.key)
-    report.lessons_removed = sorted(previous_lessons)
-    if latest is not None:
-        for bank_report in bank_reports:
-            report.questions_added += bank_report.added
-            report.questions_changed += bank_report.changed
-            report.questions_retired += bank_report.retired
-        significant = _significant_question_keys(
-            parsed, set(report.questions_changed) | set(report.questions_added)
-        )
-        report.clinically_significant += significant
-    version.changes = {
-        "lessons_added": report.lessons_added,
-        "lessons_changed": report.lessons_changed,
-        "lessons_removed": report.lessons_removed,
-        "questions_added": report.questions_added,
-        "questions_changed": report.questions_changed,
-        "questions_retired": report.questions_retired,
-        "clinically_significant": report.clinically_significant,
-    }
-    version.save(update_fields=["changes"])
-    audit.record(
-        action="course_version.loaded",
-        target=version,
-        data={
-            "course": course.slug,
-            "number": version.number,
-            "content_hash": version.content_hash,
-            "changes": {k: len(v) for k, v in version.changes.items()},
-        },
-    )
-    if publish:
-        report.version = publish_version(version=version)
-    return report
-
-
-def _significant_question_keys(parsed: ParsedCourse, keys: set[str]) -> list[str]:
-    found = []
-    for bank in parsed.banks:
-        for q in bank.questions:
-            if q.get("key") in keys and (
-                q.get("clinically_significant")
-                or any(p.get("clinically_significant") for p in q.get("parts") or [])
-            ):
-                found.append(q["key"])
-    return found
-
-
-@transaction.atomic
-def record_medical_review(*, version: CourseVersion, reviewer: str, review_date) -> CourseVersion:
-    reviewer = (reviewer or "").strip()
-    if not reviewer or review_date is None:
-        raise CourseError("A medical review needs the reviewer's name and the review date.")
-    version = CourseVersion.objects.select_for_update().get(pk=version.pk)
-    version.medical_reviewer, version.medical_review_date = reviewer, review_date
-    version.save(update_fields=["medical_reviewer", "medical_review_date"])
-    audit.record(
-        action="course_version.reviewed", target=version, data={"reviewer": reviewer, "date": review_date}
-    )
-    return version
-
-
-@transaction.atomic
-def publish_version(*, version: CourseVersion) -> CourseVersion:
-    """Only a medically reviewed version can be published; the previously published one is superseded."""
-    version = CourseVersion.objects.select_for_update().get(pk=version.pk)
-    if not version.is_reviewed:
-        raise PublishRefused(
-            f"{version} has no medical review recorded. Record the reviewer's name and review date "
-            "(medical_review in course.yaml) before publishing."
-        )
-    if version.status == CourseVersion.Status.PUBLISHED:
-        return version
-    CourseVersion.objects.filter(course=version.course, status=CourseVersion.Status.PUBLISHED).update(
-        status=CourseVersion.Status.SUPERSEDED
-    )
-    version.status = CourseVersion.Status.PUBLISHED
-    version.published_at = timezone.now()
-    version.save(update_fields=["status", "published_at"])
-    audit.record(
-        action="course_version.published",
-        target=version,
-        data={"course": version.course_id, "number": version.number},
-    )
-    if version.changes.get("clinically_significant"):
-        assign_clinical_updates(version=version)
-    return version
-
-
-__all__ = [
-    "ContentError",
-    "CourseError",
-    "PublishRefused",
-    "load_course",
-    "publish_version",
-    "record_medical_review",
-]
-
-
-# --- enrollments and progress ---------------------------------------------------------------------
-
-from datetime import date, datetime, timedelta  # noqa: E402
-
-from django.contrib.auth import get_user_model  # noqa: E402
-
-from quizzes.models import Attempt, Quiz  # noqa: E402
-
-from . import fast_reads, selectors  # noqa: E402
-from .models import Enrollment, LessonProgress  # noqa: E402
-from .progress import (  # noqa: E402
+from courses.catalog import selectors as catalog_selectors
+from courses.enrollment import fast_reads, selectors
+from courses.enrollment.progress import (
     lesson_minimum_seconds,
     lesson_seconds_remaining,
     recorded_lesson_seconds,
 )
+from courses.errors import CourseError
+from courses.models import Course, Enrollment, LessonProgress, RequiredSkill
+from quizzes import services as quiz_services
+from quizzes.models import Attempt, Quiz
+from xapi import outbox as xapi_outbox
+
+# --- content --------------------------------------------------------------------------------------
+
+
+# --- enrollments and progress ---------------------------------------------------------------------
+
 
 MAX_SECONDS_PER_PING = 120  # a reader's heartbeat every 30 s; a tab left open all night adds nothing
 
@@ -336,7 +87,7 @@ def _on_course_completed(enrollment: Enrollment) -> None:
     """Completion's consequences, explicit: the certificate (issued after commit), or, for a completed
     clinical update, lifting the deadline it put on the learner's certificate."""
     if enrollment.kind == Enrollment.Kind.UPDATE:
-        from .models import Certificate
+        from courses.models import Certificate
 
         Certificate.objects.filter(
             user_id=enrollment.user_id, enrollment__course_id=enrollment.course_id, update_due__isnull=False
@@ -348,7 +99,7 @@ def _on_course_completed(enrollment: Enrollment) -> None:
             data={"version": enrollment.version_id},
         )
         return
-    from . import certificates
+    from courses.certificates import services as certificates
 
     certificates.course_completed(enrollment=enrollment)
 
@@ -383,7 +134,7 @@ def enroll(
             latest.due_date = due_date
             latest.save(update_fields=["due_date"])
         return latest, False
-    version = selectors.current_version(course)
+    version = catalog_selectors.current_version(course)
     if version is None:
         raise EnrollmentRefused(f"{course} has no published version yet.")
     enrollment = Enrollment.objects.create(
@@ -613,7 +364,7 @@ def expire_quiz_attempt(*, attempt_id: int, now: datetime | None = None):
 def close_quiz_attempt(*, staff, attempt_id: int, reason: str, now: datetime | None = None):
     """A supervisor or admin closes an open attempt of someone they manage: graded now, through the
     same after-grading path, with the reason audited. Never one's own attempt."""
-    from . import reports
+    from courses import scope as reports
 
     now = now or timezone.now()
     reason = (reason or "").strip()
@@ -684,8 +435,8 @@ def _sign_off_skill(
     notes: str = "",
     now: datetime | None = None,
 ):
-    from . import reports
-    from .models import SkillSignoff
+    from courses import scope as reports
+    from courses.models import SkillSignoff
 
     now = now or timezone.now()
     if not reports.can_grant_overrides(observer):
@@ -724,105 +475,3 @@ def _sign_off_skill(
         )
         _refresh_progress(enrollment, now=now)
     return signoff
-
-
-CLINICAL_UPDATE_DUE_DAYS = 30
-
-
-@transaction.atomic
-def assign_clinical_updates(
-    *, version: CourseVersion, due_days: int = CLINICAL_UPDATE_DUE_DAYS, now: datetime | None = None
-) -> int:
-    """Everyone holding a valid certificate from an older version gets a short update: an enrollment
-    with only the clinically significant changed lessons and a quiz of the changed questions, due in
-    `due_days`. Their certificate stays valid until that date. Minor wording changes assign nothing.
-    Idempotent: one update per person and version (a constraint)."""
-    from .models import Certificate
-
-    now = now or timezone.now()
-    significant = set(version.changes.get("clinically_significant", []))
-    lesson_keys = sorted(
-        significant
-        & set(version.changes.get("lessons_changed", []) + version.changes.get("lessons_added", []))
-    )
-    question_keys = sorted(significant - set(lesson_keys))
-    lessons = list(Lesson.objects.filter(module__version=version, key__in=lesson_keys))
-    # The update quiz reviews with full keys, so it is a practice quiz: a changed exam-pool item is
-    # never drawn by name; its objective is retested from the practice pool instead.
-    changed = quiz_services.drawable_questions(Pool.PRACTICE).filter(key__in=question_keys)
-    practice_keys = sorted(changed.values_list("key", flat=True))
-    exam_objectives = set(
-        quiz_services.drawable_questions(Pool.EXAM)
-        .filter(key__in=question_keys)
-        .values_list("objective", flat=True)
-    )
-    draw = [{"question": key, "count": 1} for key in practice_keys]
-    objectives = exam_objectives - set(changed.values_list("objective", flat=True))
-    if not practice_keys:
-        objectives |= {o for lesson in lessons for o in lesson.objectives}
-    draw += [
-        {"objective": o, "count": 1}
-        for o in sorted(objectives)
-        if quiz_services.drawable_questions(Pool.PRACTICE).filter(objective=o).exists()
-    ]
-    if not draw:
-        return 0
-    quiz, _ = quiz_services.upsert_quiz(
-        key=f"{version.course.slug}-update-v{version.number}",
-        settings_={
-            "title": f"Clinical update quiz (version {version.number})",
-            "kind": "module",
-            "pass_mark": 80,
-            "review_policy": "full",
-            "layout": "all_on_one_page",
-            "require_lessons_read": True,
-            "time_limit_minutes": None,
-        },
-        draw=draw,
-    )
-    today = timezone.localdate(now)
-    due = today + timedelta(days=due_days)
-    holders = list(
-        Certificate.objects.filter(
-            enrollment__course=version.course,
-            version__number__lt=version.number,
-            revoked_at__isnull=True,
-            user__is_active=True,
-        )
-        .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=today))
-        .select_related("enrollment")
-    )
-    created = 0
-    updated_users = set()
-    for certificate in holders:
-        _, was_created = Enrollment.objects.get_or_create(
-            user_id=certificate.user_id,
-            version=version,
-            kind=Enrollment.Kind.UPDATE,
-            defaults={
-                "course": version.course,
-                "cycle": certificate.enrollment.cycle,
-                "source": Enrollment.Source.CLINICAL_UPDATE,
-                "due_date": due,
-                "enrolled_at": now,
-                "update_quiz": quiz,
-                "update_lesson_keys": lesson_keys,
-                "lessons_total": len(lessons),
-                "quizzes_total": 1,
-            },
-        )
-        if was_created:
-            created += 1
-            updated_users.add(certificate.user_id)
-    # Every valid certificate of a person given the update carries its deadline (a renewed person can
-    # hold two valid certificates of the course, and both must lapse if the update is not done).
-    Certificate.objects.filter(pk__in=[c.pk for c in holders if c.user_id in updated_users]).update(
-        update_due=due
-    )
-    audit.record(
-        action="clinical_update.assigned",
-        target=version,
-        now=now,
-        data={"lessons": lesson_keys, "questions": question_keys, "people": created, "due": due},
-    )
-    return created

@@ -20,11 +20,11 @@ from accounts.access import active_surveyor_scope
 from accounts.models import Department, Role, staff_members
 from core.audit import checkpoint_file_bytes, publish_checkpoint, verify_chain
 from core.queue import enqueue_after_commit
-
-from . import certificates, reports
-from .errors import CourseError
-from .exports import neutralise
-from .models import Certificate, CourseVersion, Enrollment, EvidencePack, SkillSignoff
+from courses import scope as reports
+from courses.certificates import services as certificates
+from courses.errors import CourseError
+from courses.models import Certificate, CourseVersion, Enrollment, EvidencePack, SkillSignoff
+from courses.reports.exports import neutralise
 
 logger = logging.getLogger(__name__)
 

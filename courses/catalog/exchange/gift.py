@@ -8,8 +8,8 @@ are separated by blank lines; `//` lines are comments, where Moodle reads `[id:.
 import re
 from decimal import Decimal
 
-from . import common
-from .common import ImportedQuestion, ParseResult
+from courses.catalog.exchange import common
+from courses.catalog.exchange.common import ImportedQuestion, ParseResult
 
 ESCAPES = {
     "\\": "\ue000",

@@ -13,8 +13,8 @@ import csv
 import io
 import string
 
-from . import common
-from .common import ImportedQuestion, ParseResult
+from courses.catalog.exchange import common
+from courses.catalog.exchange.common import ImportedQuestion, ParseResult
 
 LETTERS = string.ascii_lowercase[:8]
 REQUIRED = {"stem", "choice_a", "choice_b", "correct", "explanation"}

@@ -16,9 +16,8 @@ from rest_framework.views import APIView
 
 from core.ratelimit import cache_text, client_address, hit, hit_and_get
 from core.serializers import error
-
-from . import certificates
-from .serializers import VerificationSerializer
+from courses.certificates import services as certificates
+from courses.serializers import VerificationSerializer
 
 
 def _allowed(request) -> bool:

@@ -7,13 +7,14 @@ from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Sum
 from django.utils import timezone
 
+from courses.catalog.selectors import quiz_belongs_to_a_course, version_quiz_ids
+from courses.certificates.selectors import awaits_evaluation, enrollments_awaiting_evaluation
+from courses.enrollment.progress import Progress
+from courses.models import Certificate, Course, CourseVersion, Enrollment, Lesson, LessonProgress, Module
+from courses.next_step import NextStep, next_step, step_after_reading
 from quizzes.eligibility import Eligibility, QuizStartState, overrides_for, quiz_eligibility
 from quizzes.models import Attempt, AttemptState, Quiz
 from quizzes.services import applicable_overrides
-
-from .models import Certificate, Course, CourseVersion, Enrollment, Lesson, LessonProgress, Module
-from .next_step import NextStep, next_step, step_after_reading
-from .progress import Progress
 
 # What course_outlines reads from each enrollment without a query of its own.
 # The learner's supervisor is named in the next step when only skill sign-offs remain.
@@ -31,29 +32,6 @@ def is_overdue(enrollment: Enrollment, today: date | None = None) -> bool:
         enrollment.due_date is not None
         and enrollment.status not in (Enrollment.Status.COMPLETED, Enrollment.Status.EXEMPT)
         and enrollment.due_date < today
-    )
-
-
-def current_version(course: Course) -> CourseVersion | None:
-    """The version new enrollments get: the published one; in the demo, an unreviewed draft if none is."""
-    published = course.versions.filter(status=CourseVersion.Status.PUBLISHED).first()
-    if published is not None or not settings.COURSE_ALLOW_UNREVIEWED:
-        return published
-    return course.versions.order_by("-number").first()
-
-
-def version_quiz_ids(version: CourseVersion) -> list[int]:
-    ids = list(Module.objects.filter(version=version).values_list("quiz_id", flat=True))
-    if version.final_exam_id:
-        ids.append(version.final_exam_id)
-    return ids
-
-
-def quiz_belongs_to_a_course(*, quiz: Quiz) -> bool:
-    return (
-        Module.objects.filter(quiz=quiz).exists()
-        or CourseVersion.objects.filter(final_exam=quiz).exists()
-        or Enrollment.objects.filter(update_quiz=quiz).exists()
     )
 
 
@@ -125,7 +103,7 @@ def compute_progress(enrollment: Enrollment) -> Progress:
         .distinct()
         .count()
     )
-    from .models import RequiredSkill, SkillSignoff
+    from courses.models import RequiredSkill, SkillSignoff
 
     return Progress(
         lessons_total=lessons_total,
@@ -384,7 +362,7 @@ def course_outlines(
     """The outline of each enrollment (one learner's), every quiz state from the one start rule.
     4 queries (6 with skill sign-offs) whatever the number of enrollments, modules or attempts, when
     the enrollments come with OUTLINE_RELATED; `overrides`: the learner's quiz overrides if already read."""
-    from .models import RequiredSkill, SkillSignoff
+    from courses.models import RequiredSkill, SkillSignoff
 
     if not enrollments:
         return []
@@ -562,7 +540,7 @@ def transcript(*, user) -> list[dict]:
     enrollments = list(
         Enrollment.objects.filter(user=user)
         .select_related(*OUTLINE_RELATED)
-        # Server-measured lesson time behind the CE hours (courses.progress.recorded_lesson_seconds).
+        # Server-measured lesson time behind the CE hours (courses.enrollment.progress.recorded_lesson_seconds).
         .annotate(lesson_seconds=Sum("lesson_progress__seconds_recorded", default=0))
         .order_by("-enrolled_at")
         .prefetch_related(
@@ -628,64 +606,3 @@ def missed_objectives(*, attempt: Attempt) -> list[str]:
     from quizzes.services import missed_objectives as quiz_missed_objectives
 
     return quiz_missed_objectives(attempt)
-
-
-def certificates_for(*, user) -> list:
-    """The learner's certificates, newest first, with what each renews, its course version (reviewed or
-    a draft) and the lesson time recorded behind its CE hours. 1 query."""
-
-    from django.db.models import OuterRef, Subquery, Sum
-
-    reading = (
-        LessonProgress.objects.filter(enrollment=OuterRef("enrollment"))
-        .values("enrollment")
-        .annotate(total=Sum("seconds_recorded"))
-        .values("total")
-    )
-    return list(
-        Certificate.objects.filter(user=user)
-        .select_related("renews", "replaces", "version")
-        .annotate(reading_seconds=Subquery(reading))
-        .order_by("-issued_at")
-    )
-
-
-def enrollments_awaiting_evaluation(*, user) -> list[Enrollment]:
-    """Completed CE courses whose certificate waits for the learner's evaluation. 1 query."""
-    return list(
-        Enrollment.objects.filter(
-            user=user, status=Enrollment.Status.COMPLETED, course__ce_hours__gt=0, evaluation__isnull=True
-        ).select_related("course")
-    )
-
-
-def evaluation_summary(*, course) -> dict:
-    """Aggregate course evaluation answers for admins: count, mean per question, comments. 1 query."""
-    from .models import CourseEvaluation
-
-    rows = list(
-        CourseEvaluation.objects.filter(enrollment__course=course).values(
-            "ratings", "comments", "submitted_at"
-        )
-    )
-    means = {}
-    for key, text in CourseEvaluation.RATING_QUESTIONS.items():
-        values = [r["ratings"].get(key) for r in rows if isinstance(r["ratings"].get(key), int)]
-        means[key] = {
-            "question": text,
-            "mean": round(sum(values) / len(values), 2) if values else None,
-            "distribution": {n: values.count(n) for n in range(1, 6)},
-        }
-    return {
-        "count": len(rows),
-        "questions": means,
-        "comments": [r["comments"] for r in sorted(rows, key=lambda r: r["submitted_at"]) if r["comments"]],
-    }
-
-
-def awaits_evaluation(enrollment: Enrollment) -> bool:
-    from .models import CourseEvaluation
-
-    return (
-        enrollment.course.ce_hours > 0 and not CourseEvaluation.objects.filter(enrollment=enrollment).exists()
-    )

@@ -6,20 +6,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from accounts.access import active_surveyor_scope, record_window
-from accounts.models import Role, staff_members
+from accounts.access import record_window
+from accounts.models import Role
 from core.db import reads_replica, report_alias
-from quizzes.models import Answer, Attempt, AttemptState, Quiz
-from quizzes.statistics import objective_mastery, stored_item_statistics
-
-from . import selectors
-from .models import (
+from courses.enrollment import selectors
+from courses.models import (
     Course,
     CourseVersion,
     Enrollment,
@@ -29,112 +25,16 @@ from .models import (
     Module,
     Notification,
 )
-
-User = get_user_model()
-
-SUBTREE_SQL = """
-    WITH RECURSIVE tree(id) AS (
-        SELECT id FROM accounts_user WHERE supervisor_id = %s
-        UNION
-        SELECT u.id FROM accounts_user u JOIN tree t ON u.supervisor_id = t.id
-    ) SELECT id FROM tree
-"""
-
-REPORT_ROLES = {Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.ADMIN, Role.SURVEYOR}
-
-
-def can_view_reports(user) -> bool:
-    return user.is_authenticated and (user.is_superuser or user.role in REPORT_ROLES)
-
-
-def is_surveyor(user) -> bool:
-    """An external surveyor: reads records in their scope, takes no training."""
-    return user.is_authenticated and user.role == Role.SURVEYOR
-
-
-def can_see_answers(user) -> bool:
-    """Surveyors see completion records and certificates, never answers."""
-    return user.is_authenticated and (
-        user.is_superuser or user.role in {Role.SUPERVISOR, Role.DEPARTMENT_ADMIN, Role.ADMIN}
-    )
-
-
-def can_grant_overrides(user) -> bool:
-    return can_see_answers(user)
-
-
-def visible_staff(viewer) -> QuerySet:
-    """The staff a viewer may report on: an admin all staff, a department admin their department, a
-    supervisor their direct and indirect reports, a surveyor their scope; a learner nobody. Only staff
-    (accounts.models.staff_members): surveyors and service accounts are never counted or listed."""
-    return staff_members(_visible_users(viewer))
-
-
-def _visible_users(viewer) -> QuerySet:
-    if not viewer.is_authenticated:
-        return User.objects.none()
-    if viewer.is_superuser or viewer.role == Role.ADMIN:
-        return User.objects.all()
-    if viewer.role == Role.DEPARTMENT_ADMIN:
-        return (
-            User.objects.filter(department_id=viewer.department_id)
-            if viewer.department_id
-            else User.objects.none()
-        )
-    if viewer.role == Role.SUPERVISOR:
-        return User.objects.filter(pk__in=RawSQL(SUBTREE_SQL, [viewer.pk]))  # noqa: S611 - constant SQL, bound parameter
-    if viewer.role == Role.SURVEYOR:
-        return surveyor_scope(viewer)
-    return User.objects.none()
-
-
-def statistics_scope(viewer) -> str:
-    """The key item statistics are stored under for this viewer: whose staff the numbers cover."""
-    if viewer.is_superuser or viewer.role == Role.ADMIN:
-        return "all"
-    if viewer.role == Role.DEPARTMENT_ADMIN:
-        return f"department:{viewer.department_id or 0}"
-    return f"{viewer.role}:{viewer.pk}"  # a supervisor's subtree, a surveyor's scope: per person
-
-
-def staff_for_scope(scope: str) -> QuerySet:
-    """The staff of a stored statistics scope (settings.QUIZ_STATISTICS_SCOPE_USERS), by the same rule
-    as the viewer's reports; a scope whose viewer is gone or changed role covers nobody."""
-    kind, _, ident = scope.partition(":")
-    if kind == "department":
-        return User.objects.filter(department_id=int(ident)) if int(ident) else User.objects.none()
-    viewer = User.objects.filter(pk=int(ident or 0), role=kind, is_active=True).first()
-    return visible_staff(viewer) if viewer is not None else User.objects.none()
-
-
-def surveyor_scope(viewer) -> QuerySet:
-    """Surveyors are scoped to departments (issue: surveyor evidence); without a scope they see nobody."""
-    scope = active_surveyor_scope(viewer)
-    return User.objects.none() if scope is None else scope.staff()
-
-
-def in_window(window: tuple[datetime, datetime] | None, *fields: str) -> Q:
-    """Records a viewer may see by date (accounts.access.record_window): any of `fields` inside the
-    window; everything when there is no window. An enrollment is dated by ENROLLMENT_DATES."""
-    if window is None:
-        return Q()
-    start, end = window
-    condition = Q(pk__in=[])
-    for name in fields:
-        if name.endswith("due_date"):
-            condition |= Q(**{f"{name}__gte": start.date(), f"{name}__lt": end.date()})
-        else:
-            condition |= Q(**{f"{name}__gte": start, f"{name}__lt": end})
-    return condition
-
-
-# An enrollment belongs to a period if it was opened, completed or due in it (the evidence pack's rule).
-ENROLLMENT_DATES = ("enrolled_at", "completed_at", "due_date")
-
-
-def enrollment_in_window(window, prefix: str = "") -> Q:
-    return in_window(window, *(prefix + name for name in ENROLLMENT_DATES))
-
+from courses.scope import (
+    SUBTREE_SQL,
+    can_see_answers,
+    enrollment_in_window,
+    in_window,
+    statistics_scope,
+    visible_staff,
+)
+from quizzes.models import Answer, Attempt, AttemptState, Quiz
+from quizzes.statistics import objective_mastery, stored_item_statistics
 
 # --- filters --------------------------------------------------------------------------------------
 
@@ -265,7 +165,7 @@ class Matrix:
 def team_matrix(viewer, filters: ReportFilters, *, page: int = 1, per_page: int = 50) -> Matrix:
     """People × modules with state, skills signed, completion and certificate. 10 queries whatever the
     number of staff or answers."""
-    from .models import Certificate
+    from courses.models import Certificate
 
     course = filters.course
     people_qs = filtered_staff(viewer, filters)
@@ -312,7 +212,7 @@ def team_matrix(viewer, filters: ReportFilters, *, page: int = 1, per_page: int 
     finals = dict(CourseVersion.objects.filter(pk__in=version_ids).values_list("pk", "final_exam_id"))
     quiz_ids = {m.quiz_id for m in modules} | {f for f in finals.values() if f}
     attempts = {}
-    # Only attempts made during the enrollment shown (courses/progress.py): last cycle's passes do not
+    # Only attempts made during the enrollment shown (courses/enrollment/progress.py): last cycle's passes do not
     # count for this year's recertification.
     for user_id, quiz_id, passed, count in (
         Attempt.objects.filter(
@@ -500,7 +400,7 @@ def person_detail(viewer, *, person_id: int) -> dict | None:
 
 def _skills_of(enrollments: list[Enrollment]) -> list[dict]:
     """Per enrollment with required skills: each skill and its sign-off (observer, date) or None. 2 queries."""
-    from .models import RequiredSkill, SkillSignoff
+    from courses.models import RequiredSkill, SkillSignoff
 
     skills = defaultdict(list)
     for skill in RequiredSkill.objects.filter(version_id__in={e.version_id for e in enrollments}).order_by(
@@ -609,7 +509,7 @@ def completions_by_week(viewer, *, course: Course | None = None, weeks: int = 26
 @reads_replica
 def awaiting_signoff(viewer) -> list[dict]:
     """Enrollments of the viewer's staff with required skills not yet signed off. 3 queries."""
-    from .models import RequiredSkill, SkillSignoff
+    from courses.models import RequiredSkill, SkillSignoff
 
     enrollments = list(
         Enrollment.objects.filter(
@@ -661,7 +561,7 @@ def team_action_items(viewer) -> ActionItems:
     """A supervisor's action items over their active staff: skills waiting for sign-off, overdue
     people, people failing a quiz, certificates expiring within 30 days. 4 queries whatever the number
     of staff (each list is capped at ACTION_ROWS)."""
-    from .models import Certificate
+    from courses.models import Certificate
 
     today = timezone.localdate()  # due dates and expiry dates are local dates of the organisation
     staff = visible_staff(viewer).filter(is_active=True).exclude(pk=viewer.pk)

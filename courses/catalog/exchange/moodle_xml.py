@@ -12,8 +12,8 @@ from xml.sax.saxutils import quoteattr  # noqa: S406 - escaping output, not pars
 import defusedxml
 from defusedxml.ElementTree import fromstring
 
-from . import common
-from .common import ImportedQuestion, ParseResult
+from courses.catalog.exchange import common
+from courses.catalog.exchange.common import ImportedQuestion, ParseResult
 
 REFUSED_TYPES = {
     "shortanswer": "short answer (typed text) is not supported; rewrite it as a choice question",

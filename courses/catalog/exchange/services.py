@@ -6,14 +6,13 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from core import audit
+from courses.catalog.exchange import csv_format, gift, moodle_xml
+from courses.catalog.exchange.common import ImportedQuestion, ParseResult
 from courses.errors import CourseError
 from courses.models import Course
 from quizzes import services as quiz_services
 from quizzes.errors import ContentError
 from quizzes.models import Pool, Question
-
-from . import csv_format, gift, moodle_xml
-from .common import ImportedQuestion, ParseResult
 
 FORMATS = {"gift": gift, "moodle-xml": moodle_xml, "csv": csv_format}
 

@@ -13,11 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.queue import enqueue_after_commit
+from courses import scope as course_scope
+from courses.errors import CourseError
+from courses.models import Course, ExportJob
+from courses.reports import selectors as reports
 from quizzes.models import Answer
-
-from . import reports
-from .errors import CourseError
-from .models import Course, ExportJob
 
 logger = logging.getLogger(__name__)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -122,9 +122,9 @@ def _overdue_rows(viewer, params) -> tuple[int, Iterator[list]]:
 
 
 def _answer_rows(viewer, params) -> tuple[int, Iterator[list]]:
-    if not reports.can_see_answers(viewer):
+    if not course_scope.can_see_answers(viewer):
         return 0, iter([["Not permitted"]])
-    qs = Answer.objects.filter(attempt__user__in=reports.visible_staff(viewer)).order_by(
+    qs = Answer.objects.filter(attempt__user__in=course_scope.visible_staff(viewer)).order_by(
         "attempt_id", "question_id"
     )
     columns = (
@@ -180,9 +180,9 @@ class ExportRefused(CourseError):
 
 @transaction.atomic
 def request_export(*, requested_by, kind: str, params: dict) -> ExportJob:
-    if kind not in BUILDERS or not reports.can_view_reports(requested_by):
+    if kind not in BUILDERS or not course_scope.can_view_reports(requested_by):
         raise ExportRefused("No such export.")
-    if kind == "answers" and not reports.can_see_answers(requested_by):
+    if kind == "answers" and not course_scope.can_see_answers(requested_by):
         raise ExportRefused("No such export.")  # surveyors never see answers
     allowed = {
         k: str(v)[:100]

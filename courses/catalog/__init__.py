@@ -1,0 +1,1 @@
+"""Courses, versions and their content: the loader, publishing, clinical updates, question exchange."""

@@ -1,0 +1,1 @@
+"""Certificates: issue on completion, render the PDF, revoke/reissue, verify; course evaluations."""

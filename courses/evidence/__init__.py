@@ -1,0 +1,1 @@
+"""Surveyor evidence packs (a zip of records, certificates and the audit checkpoints)."""
