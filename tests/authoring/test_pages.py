@@ -505,3 +505,12 @@ def test_settings_problems_are_next_to_their_fields(client, setup, kind, key, fi
     text = body.content.decode()
     for field in expected:
         assert f'id="problems-{field}"' in text, (kind, field)
+
+
+def test_the_admin_lists_drafts_read_only(client, setup):
+    _, _, _, draft = setup
+    admin_user = UserFactory(role=Role.ADMIN, is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    assert client.get("/admin/authoring/draft/").status_code == 200
+    assert client.get(f"/admin/authoring/draft/{draft.pk}/change/").status_code == 200
+    assert client.get("/admin/authoring/draft/add/").status_code == 403
