@@ -9,7 +9,7 @@ Where each is called:
 - quiz_attempted: quizzes.services.start_attempt's `on_started`, passed by courses.enrollment.services.start_quiz_attempt
 - attempt_graded (answered per question, then passed or failed): courses.enrollment.services.attempt_graded, the one
   after-grading path of every grading
-- course_completed: courses.enrollment.services._on_course_completed
+- course_completed: courses.enrollment.services._refresh_progress, when the enrollment newly completes
 - certificate_earned: courses.certificates.services.issue_certificate
 - certificate_revoked (voids the `earned` statement): courses.certificates.services.revoke_certificate
 """
