@@ -27,6 +27,7 @@ from .models import ResourceLink
 
 DEEP_LINK_REQUEST = "LtiDeepLinkingRequest"
 MESSAGE_TYPE = services.CLAIM + "message_type"
+TARGET_LINK_URI = services.CLAIM + "target_link_uri"
 DEEP_LINKING_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 
 
@@ -51,6 +52,13 @@ def _framed_by(response: HttpResponse, *, issuer: str, form_action: str | None =
         replace["form-action"] = ["'self'", _origin(form_action)]
     response._csp_replace = replace  # read by django-csp's middleware
     return response
+
+
+def _meant_for_this_tool(request, target_link_uri: str) -> bool:
+    """The signed launch names the URL it was meant for: it must be this tool's launch URL on this host
+    (a launch signed for another tool of the same platform is not replayed here)."""
+    target = urlsplit(target_link_uri)
+    return target.netloc == request.get_host() and target.path == reverse("lti:launch")
 
 
 def launch_url(request) -> str:
@@ -79,6 +87,8 @@ def launch(request):
         claims = message.get_launch_data()  # validates everything, once
     except LtiException as exc:
         return _refused(request, f"The launch could not be verified: {exc}.", status=403)
+    if not _meant_for_this_tool(request, claims.get(TARGET_LINK_URI, "")):
+        return _refused(request, "The LMS sent this launch for another tool's address.", status=403)
     if claims.get(MESSAGE_TYPE) == DEEP_LINK_REQUEST:
         if not services.is_instructor(claims):
             return _refused(request, "Only an instructor can choose what to add to the course.", status=403)

@@ -88,7 +88,7 @@ class Platform:
                 "roles", ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"]
             ),
             CLAIM + "context": {"id": message.get("context", "course-7"), "title": "Staff onboarding"},
-            CLAIM + "target_link_uri": setup["launch_url"],
+            CLAIM + "target_link_uri": message.get("target_link_uri", setup["launch_url"]),
         }
         for claim in ("email", "given_name", "family_name", "name"):
             if message.get(claim):

@@ -271,6 +271,17 @@ def test_unregistered_deployment_and_foreign_signature_and_missing_state_cookie_
     assert not PlatformUser.objects.exists()
 
 
+def test_a_launch_signed_for_another_tool_is_refused(client, lti_platform, course):
+    other = launch(
+        client,
+        lti_platform,
+        target_link_uri="https://other-tool.example/launch",
+        custom={"course": course.course.slug},
+    )
+    assert other.status_code == 403 and "another tool" in other.content.decode()
+    assert not PlatformUser.objects.exists()
+
+
 def test_unknown_platform_is_refused_at_login(client, lti_platform):
     response = client.get(
         "/lti/login/", {"iss": "https://lms.elsewhere.example", "login_hint": "x", "client_id": "y"}
