@@ -155,10 +155,11 @@ API_SAVE = 3  # token + user, read the one layout item, guarded upsert
 PAGE_AUTOSAVE = 4  # session, user, read the one layout item, guarded upsert
 # token + user, then the quiz engine's submit (savepoint, lock, answers, one statement for the items'
 # points and the attempt's grade, release) and the course's after-grading path (enrollment twice,
-# progress: six reads and one update; the audit chain: head, event, head; the LMS links to this quiz the
-# learner launched, for scores back to an LTI platform: one read). The learner is the request's user.
-API_SUBMIT = 19
-PAGE_SUBMIT = 20  # session, user, then the same as the API
+# progress: six reads and one update; the audit chain: lock the head, then the event and the head in one
+# statement; the LMS links to this quiz the learner launched, for scores back to an LTI platform: one
+# read). The learner is the request's user.
+API_SUBMIT = 18
+PAGE_SUBMIT = 19  # session, user, then the same as the API
 # session, user, attempt, questions, choices, answers, the enrollment (with course, version, final exam and
 # the learner's supervisor), the course outline (modules, lessons, read lessons, attempts, overrides) and
 # the next step (no query of its own)
