@@ -45,9 +45,13 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _framed_by(response: HttpResponse, *, issuer: str, form_action: str | None = None) -> HttpResponse:
-    """Let the platform (and only it) show this page in its frame; let a form post back to it."""
-    replace = {"frame-ancestors": [_origin(issuer)]}
+def _framed_by(response: HttpResponse, *, claims: dict, form_action: str | None = None) -> HttpResponse:
+    """Let the platform (and only it) show this page in its frame; let a form post back to it. The
+    platform's pages may live on another host than its issuer (Canvas: issuer canvas.instructure.com,
+    pages on the school's own host), so the deep-linking return URL's origin is allowed too."""
+    return_url = (claims.get(DEEP_LINKING_SETTINGS) or {}).get("deep_link_return_url", "")
+    origins = sorted({_origin(url) for url in (claims["iss"], return_url) if url})
+    replace = {"frame-ancestors": origins}
     if form_action:
         replace["form-action"] = ["'self'", _origin(form_action)]
     response._csp_replace = replace  # read by django-csp's middleware
@@ -106,7 +110,7 @@ def launch(request):
                 "accept_multiple": False,
             },
         )
-        return _framed_by(response, issuer=claims["iss"])
+        return _framed_by(response, claims=claims)
     try:
         result = services.resource_launch(claims=claims)
     except services.LaunchRefused as exc:
@@ -176,7 +180,7 @@ def deep_link_choose(request):
             "title": resource.to_dict()["title"],
         },
     )
-    return _framed_by(response, issuer=claims["iss"], form_action=return_url)
+    return _framed_by(response, claims=claims, form_action=return_url)
 
 
 @login_required

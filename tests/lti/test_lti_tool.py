@@ -447,3 +447,23 @@ def test_management_commands_rotate_keys_and_list_the_roster(client, lti_platfor
     out = io.StringIO()
     call_command("lti_roster", str(ResourceLink.objects.get().pk), stdout=out)
     assert out.getvalue().splitlines()[0].startswith("lms-user-1\tRae Rivera\trae@example.org\tLearner")
+
+
+def test_the_deep_linking_page_may_be_framed_by_the_platforms_own_hosts_only():
+    from django.http import HttpResponse
+
+    from lti.views import DEEP_LINKING_SETTINGS, _framed_by
+
+    canvas = {
+        "iss": "https://canvas.instructure.com",
+        DEEP_LINKING_SETTINGS: {
+            "deep_link_return_url": "https://school.instructure.com/courses/1/deep_linking_response"
+        },
+    }
+    response = _framed_by(
+        HttpResponse(), claims=canvas, form_action="https://school.instructure.com/courses/1/x"
+    )
+    assert response._csp_replace == {
+        "frame-ancestors": ["https://canvas.instructure.com", "https://school.instructure.com"],
+        "form-action": ["'self'", "https://school.instructure.com"],
+    }
