@@ -487,14 +487,22 @@ class LessonView:
     count: int
 
 
-def lesson_for_learner(*, user, lesson_id: int) -> LessonView | None:
-    """The lesson if it belongs to a course version the learner is enrolled in (else None: 404). 3 queries."""
-    lesson = (
-        Lesson.objects.select_related("module__version__course", "module__quiz").filter(pk=lesson_id).first()
-    )
+@dataclass
+class LessonAccess:
+    lesson: Lesson
+    enrollment: Enrollment
+
+
+def lesson_access(*, user, lesson_id: int, with_body: bool = True) -> LessonAccess | None:
+    """The lesson and the learner's enrollment that covers it: a regular enrollment on its version
+    first, else a clinical update that covers it (None: not the learner's lesson, a 404). 2 queries.
+    What the lesson services need; the page adds its neighbours (lesson_for_learner)."""
+    lessons = Lesson.objects.select_related("module__version__course", "module__quiz")
+    if not with_body:
+        lessons = lessons.defer("body", "body_html")
+    lesson = lessons.filter(pk=lesson_id).first()
     if lesson is None:
         return None
-    # A regular enrollment on this version first; else a clinical update that covers this lesson.
     candidates = list(
         Enrollment.objects.filter(user=user, version_id=lesson.module.version_id)
         .select_related(*OUTLINE_RELATED)
@@ -504,8 +512,16 @@ def lesson_for_learner(*, user, lesson_id: int) -> LessonView | None:
         (e for e in candidates if e.kind == Enrollment.Kind.REGULAR or lesson.key in e.update_lesson_keys),
         None,
     )
-    if enrollment is None:
+    return LessonAccess(lesson, enrollment) if enrollment is not None else None
+
+
+def lesson_for_learner(*, user, lesson_id: int) -> LessonView | None:
+    """The lesson if it belongs to a course version the learner is enrolled in (else None: 404), with
+    its neighbours and read flag. 3 queries."""
+    access = lesson_access(user=user, lesson_id=lesson_id)
+    if access is None:
         return None
+    lesson, enrollment = access.lesson, access.enrollment
     siblings = list(
         enrollment_lessons(enrollment)
         .order_by("module__position", "position")

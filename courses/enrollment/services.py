@@ -183,7 +183,8 @@ def bulk_enroll(
 
 
 def _lesson_enrollment(*, user, lesson_id: int):
-    view = selectors.lesson_for_learner(user=user, lesson_id=lesson_id)
+    # The lesson and its enrollment only: the neighbours a lesson page shows are not needed here.
+    view = selectors.lesson_access(user=user, lesson_id=lesson_id, with_body=False)
     if view is None:
         raise NotEnrolled("No such lesson.")
     return view

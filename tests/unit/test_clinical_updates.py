@@ -323,8 +323,8 @@ def test_a_learner_on_an_update_sees_it_and_opens_only_its_lessons(course, certi
             services.complete_lesson(user=learner, lesson_id=other_lesson.pk)
     update.refresh_from_db()
     assert update.lessons_read == 0  # opening the lesson is not reading it; nothing outside counted
-    # Reading the changed lesson goes back to the update, not to the course.
+    # Reading the changed lesson leads on to the update's quiz (the next step), not to the course.
     response = client.post(reverse("frontend:lesson_read", args=[changed.pk]))
     assert response.status_code == 302 and response["Location"] == reverse(
-        "frontend:update", args=[update.pk]
+        "frontend:quiz", args=[update.update_quiz_id]
     )

@@ -493,10 +493,10 @@ def test_transcript_lists_courses_versions_scores_and_ce_hours(tiny, learner_cli
 HOME_QUERIES = 10
 # session, user, enrollment (with its final exam), modules, lessons, read lessons, attempts, overrides
 COURSE_QUERIES = 8
-# session, user, the lesson selector (lesson, enrollment, siblings), then open_lesson: savepoint, the same
-# selector again (3), get of the progress row, release; then the course outline for the next step
+# session, user, the lesson selector (lesson, enrollment, siblings), then open_lesson: savepoint, the lesson
+# and its enrollment (2), get of the progress row, release; then the course outline for the next step
 # (modules, lessons, read lessons, attempts, overrides)
-LESSON_QUERIES = 16
+LESSON_QUERIES = 15
 
 
 def grow(tiny, learner, tmp_path, n: int) -> None:
