@@ -7,6 +7,7 @@ overwritten; autosaves take the same path."""
 
 import copy
 import tempfile
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.db import transaction
@@ -309,8 +310,17 @@ def add_item(*, draft_id: int, kind: str, key: str, parent_key: str = "", actor,
 
 
 @transaction.atomic
-def add_questions(*, draft_id: int, bank_key: str, bank_title: str, questions: list[dict], actor, now=None):
-    """Imported questions into the draft's bank `bank_key` (created if new): all of them, or none."""
+def add_questions(
+    *,
+    draft_id: int,
+    bank_key: str,
+    bank_title: str,
+    questions: list[dict],
+    actor,
+    pool: str = "practice",
+    now=None,
+):
+    """Imported questions into the draft's bank `bank_key` (created if new, in `pool`): all of them, or none."""
     _require(access.can_author(actor), "Only an author or an admin edits drafts.")
     now = now or timezone.now()
     draft = _lock_draft(draft_id)
@@ -322,7 +332,7 @@ def add_questions(*, draft_id: int, bank_key: str, bank_title: str, questions: l
             kind=Kind.BANK,
             key=bank_key,
             position=draft.items.filter(kind=Kind.BANK).count(),
-            data={"key": bank_key, "title": bank_title or bank_key, "pool": "practice"},
+            data={"key": bank_key, "title": bank_title or bank_key, "pool": pool},
             updated_by=actor,
             updated_at=now,
         )
@@ -418,6 +428,67 @@ def add_final_exam(*, draft_id: int, actor, now=None) -> DraftItem:
         defaults={"data": quiz, "updated_by": actor, "updated_at": now},
     )
     return item
+
+
+@dataclass
+class DraftImportPlan:
+    """What an upload would add to a draft; nothing is written until `import_plan`."""
+
+    questions: list  # courses exchange ImportedQuestion, each with `.bank` set when accepted
+    banks: dict[str, tuple[str, list[dict]]] = field(default_factory=dict)  # key -> (title, specs)
+
+    @property
+    def refused(self) -> list:
+        return [q for q in self.questions if q.status == "refused"]
+
+    @property
+    def accepted(self) -> int:
+        return sum(len(specs) for _, specs in self.banks.values())
+
+
+def plan_import(
+    *, draft_id: int, data: bytes, fmt: str, bank_key: str, objective: str = "", source: str = ""
+):
+    """Parse an upload with the exchange parsers and check it against the draft (objectives, keys used in
+    the draft or in another bank). Moodle categories become banks as on the command line. Read only."""
+    from courses.catalog.exchange import services as exchange
+
+    draft = Draft.objects.get(pk=draft_id)
+    parsed = exchange.parse_file(
+        data, fmt=fmt, bank_key=bank_key, defaults={"objective": objective, "source": source}
+    )
+    if parsed.error:
+        raise AuthoringError(f"The file cannot be imported: {parsed.error}")
+    course = draft.items.filter(kind=Kind.COURSE).first()
+    objectives = set((course.data.get("objectives") or {}) if course else {})
+    taken = set(draft.items.filter(kind=Kind.QUESTION).values_list("key", flat=True))
+    categories = {q.category for q in parsed.questions}
+    plan = DraftImportPlan(questions=parsed.questions)
+    for q in parsed.questions:
+        if q.spec is None:
+            continue
+        bank, title = exchange._bank_for(q.category, bank_key=bank_key, several=len(categories) > 1)
+        if q.spec["objective"] not in objectives:
+            q.refuse(f"objective {q.spec['objective']} is not an objective of this course")
+        elif q.spec["key"] in taken or _question_key_taken(q.spec["key"], bank):
+            q.refuse(f"key {q.spec['key']} is already used")
+        else:
+            taken.add(q.spec["key"])
+            q.bank = bank
+            plan.banks.setdefault(bank, (title, []))[1].append(q.spec)
+    return plan
+
+
+@transaction.atomic
+def import_plan(*, draft_id: int, plan: DraftImportPlan, actor, pool: str = "practice") -> int:
+    """Write a plan with no refusal: every bank's questions, or nothing."""
+    if plan.refused or not plan.banks:
+        raise AuthoringError("Nothing was imported: some questions are refused.")
+    for key, (title, specs) in plan.banks.items():
+        add_questions(
+            draft_id=draft_id, bank_key=key, bank_title=title, questions=specs, actor=actor, pool=pool
+        )
+    return plan.accepted
 
 
 # --- the medical review -------------------------------------------------------------------------------

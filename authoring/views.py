@@ -457,27 +457,6 @@ def packet_download(request, draft_id, packet_id):
 IMPORT_SESSION = "authoring_import"
 
 
-def _plan(draft: Draft, data: bytes, *, fmt: str, bank_key: str, objective: str, source: str):
-    """Parse and check an upload against the draft; nothing is written. (report, problems)."""
-    parsed = exchange.parse_file(
-        data, fmt=fmt, bank_key=bank_key, defaults={"objective": objective, "source": source}
-    )
-    if parsed.error:
-        raise services.AuthoringError(f"The file cannot be imported: {parsed.error}")
-    objectives = set(_objectives(draft))
-    taken = set(draft.items.filter(kind=Kind.QUESTION).values_list("key", flat=True))
-    for q in parsed.questions:
-        if q.spec is None:
-            continue
-        if q.spec["objective"] not in objectives:
-            q.refuse(f"objective {q.spec['objective']} is not an objective of this course")
-        elif q.spec["key"] in taken or services._question_key_taken(q.spec["key"], bank_key):
-            q.refuse(f"key {q.spec['key']} is already used")
-        else:
-            taken.add(q.spec["key"])
-    return parsed.questions
-
-
 @require_http_methods(["GET", "POST"])
 @drafts_visible
 def import_questions(request, draft_id):
@@ -496,6 +475,7 @@ def import_questions(request, draft_id):
     else:
         upload = request.FILES.get("file")
         options = {k: (request.POST.get(k) or "").strip() for k in ("fmt", "bank_key", "objective", "source")}
+        options["pool"] = "exam" if request.POST.get("pool") == "exam" else "practice"
         context["options"] = options
         if upload is None or upload.size > MAX_IMPORT_BYTES:
             context["error"] = "Choose a file (at most 2 MB)."
@@ -505,9 +485,9 @@ def import_questions(request, draft_id):
             return render(request, "authoring/import.html", context, status=400)
         data = upload.read()
     try:
-        questions = _plan(
-            draft,
-            data,
+        plan = services.plan_import(
+            draft_id=draft.pk,
+            data=data,
             fmt=options["fmt"],
             bank_key=options["bank_key"],
             objective=options["objective"],
@@ -516,25 +496,16 @@ def import_questions(request, draft_id):
     except services.AuthoringError as exc:
         context.update(error=exc.message, options=options)
         return render(request, "authoring/import.html", context, status=400)
-    refused = [q for q in questions if q.status == "refused"]
-    accepted = [q.spec for q in questions if q.spec]
     if request.POST.get("confirm"):
-        if refused or not accepted:
-            messages.error(request, "Nothing was imported: some questions are refused.")
-            return redirect("authoring:import", draft_id=draft.pk)
         try:
-            services.add_questions(
-                draft_id=draft.pk,
-                bank_key=options["bank_key"],
-                bank_title=options["bank_key"],
-                questions=accepted,
-                actor=request.user,
+            count = services.import_plan(
+                draft_id=draft.pk, plan=plan, actor=request.user, pool=options["pool"]
             )
         except services.AuthoringError as exc:
             messages.error(request, exc.message)
             return redirect("authoring:import", draft_id=draft.pk)
         request.session.pop(IMPORT_SESSION, None)
-        messages.success(request, f"Imported {len(accepted)} question(s) into bank {options['bank_key']}.")
+        messages.success(request, f"Imported {count} question(s) into {', '.join(plan.banks)}.")
         return redirect("authoring:draft", draft_id=draft.pk)
     digest = hashlib.sha256(data + repr(sorted(options.items())).encode()).hexdigest()
     request.session[IMPORT_SESSION] = {
@@ -543,5 +514,5 @@ def import_questions(request, draft_id):
         "data": data.decode("latin-1"),
         "options": options,
     }
-    context.update(options=options, questions=questions, refused=refused, accepted=accepted, digest=digest)
+    context.update(options=options, plan=plan, questions=plan.questions, refused=plan.refused, digest=digest)
     return render(request, "authoring/import.html", context)

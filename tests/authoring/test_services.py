@@ -223,3 +223,26 @@ def test_moving_a_lesson_changes_the_order_learners_read_in(tiny):
     services.move_item(item_id=second.pk, up=True, actor=author)  # already first: nothing moves
     assert item(draft, Kind.LESSON, second.key).position == 0
     assert AuditEvent.objects.filter(action="draft.item_moved").count() == 1  # the no-op is not a change
+
+
+def test_an_import_plan_makes_one_bank_per_moodle_category_and_writes_all_or_nothing(tiny):
+    author, _ = people()
+    draft = services.start_draft(actor=author, course=tiny.course)
+    gift = (
+        "$CATEGORY: $course$/top/First\n\n// [tag:objective:MA-1]\n::a-one::Pick {=Yes ~No ~Maybe####Because [1].}\n\n"
+        "$CATEGORY: $course$/top/Second\n\n// [tag:objective:MA-1]\n::b-one::Pick {=Yes ~No ~Maybe####Because [1].}\n"
+    )
+    plan = services.plan_import(
+        draft_id=draft.pk, data=gift.encode(), fmt="gift", bank_key="imp", source="[1] S"
+    )
+    assert set(plan.banks) == {"imp-first", "imp-second"} and plan.accepted == 2 and not plan.refused
+    assert not DraftItem.objects.filter(draft=draft, kind=Kind.BANK, key__startswith="imp").exists()
+    services.import_plan(draft_id=draft.pk, plan=plan, actor=author, pool="exam")
+    banks = DraftItem.objects.filter(draft=draft, kind=Kind.BANK, key__startswith="imp")
+    assert {b.key: b.data["pool"] for b in banks} == {"imp-first": "exam", "imp-second": "exam"}
+    again = services.plan_import(
+        draft_id=draft.pk, data=gift.encode(), fmt="gift", bank_key="imp", source="[1] S"
+    )
+    assert len(again.refused) == 2  # the keys are taken now
+    with pytest.raises(services.AuthoringError):
+        services.import_plan(draft_id=draft.pk, plan=again, actor=author)
