@@ -87,7 +87,7 @@ def summarise(raw: Path, top: int = 25) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=15)
-    parser.add_argument("--paths", default="autosave,page,submit")
+    parser.add_argument("--paths", default="autosave,page,submit,page-submit")
     parser.add_argument("--submit-size", type=int, default=1500)
     parser.add_argument("--rate", type=int, default=100, help="py-spy samples per second")
     parser.add_argument(
@@ -133,7 +133,7 @@ def main() -> int:
                 [
                     str(rb.PYTHON), "-m", "tests.bench.seed", "--out", str(work), "--autosave-users", "200",
                     "--submit-batches", "1", "--submit-size", str(args.submit_size),
-                    "--page-submit-size", "10",
+                    "--page-submit-size", str(args.submit_size // 2),
                 ],
                 env=setup, timeout=1800,
             )  # fmt: skip
@@ -169,8 +169,10 @@ def main() -> int:
                     )
                     n = result["requests"]
                 else:
-                    lines = [tuple(x.split("\t")) for x in (work / "submit-1.tsv").read_text().splitlines()]
-                    result = rb.submit_all(port, lines, connections=16)
+                    page = path == "page-submit"
+                    tsv = work / ("page-submit-1.tsv" if page else "submit-1.tsv")
+                    lines = [tuple(x.split("\t")) for x in tsv.read_text().splitlines()]
+                    result = rb.submit_all(port, lines, connections=16, page=page)
                     n = result["submits"]
             spy_proc.wait(timeout=args.duration + 60)
             cpu = meter.result(n)

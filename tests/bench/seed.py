@@ -105,10 +105,18 @@ def login_cookie(user) -> tuple[str, str]:
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.utils.crypto import get_random_string
 
+    from accounts import mfa, sessions
+
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    # What a password login through the login page records: the backend that checks passwords (not the
+    # first in the list, which is the SSO one), and what the user_logged_in receivers store (the
+    # session's start and last-seen times, whether the learner has a second factor).
+    store[BACKEND_SESSION_KEY] = "accounts.auth.ExpiringSurveyorBackend"
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    now = int(time.time())
+    store[sessions.STARTED] = store[sessions.SEEN] = now
+    store[mfa.SESSION_ENROLLED] = mfa.is_enrolled(user)
     store.create()
     csrf = get_random_string(32)
     return f"{settings.SESSION_COOKIE_NAME}={store.session_key}; {settings.CSRF_COOKIE_NAME}={csrf}", csrf
