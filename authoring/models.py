@@ -101,6 +101,12 @@ class DraftItem(models.Model):
     position = models.PositiveIntegerField(default=0)
     data = models.JSONField(default=dict)
     revision = models.PositiveIntegerField(default=1)
+    last_editor = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="The editor page (a random token per page load) that saved last: its own autosave is not a "
+        "conflict for its Save button.",
+    )
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

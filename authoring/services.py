@@ -193,25 +193,36 @@ def _audit_item(action: str, item: DraftItem, *, actor, now, **extra) -> None:
 
 @transaction.atomic
 def save_item(
-    *, item_id: int, revision: int, data: dict, actor, autosave: bool = False, now=None
+    *, item_id: int, revision: int, data: dict, actor, autosave: bool = False, editor: str = "", now=None
 ) -> DraftItem:
     """Store an item's new content if nobody saved it since `revision` (else EditConflict). The content
-    may still have problems (a draft is work in progress); submitting for review needs none."""
+    may still have problems (a draft is work in progress); submitting for review needs none.
+
+    `editor` names the editing page (a random token per page load): a save from the page that made the
+    last save is that page's own newer state (its Save button racing its own autosave), not a conflict."""
     _require(access.can_author(actor), "Only an author or an admin edits drafts.")
     now = now or timezone.now()
-    item = DraftItem.objects.select_related("draft", "updated_by").get(pk=item_id)
+    # The row lock orders a page's Save behind its own autosave sent at the same moment (a blur fires
+    # both), so the second sees the first's revision and editor; the conditional UPDATE stays the guard.
+    item = (
+        DraftItem.objects.select_for_update(of=("self",))
+        .select_related("draft", "updated_by")
+        .get(pk=item_id)
+    )
     _require_editable(item.draft)
     data = _jsonable(data)
     if item.kind == Kind.COURSE:
         data["slug"] = item.key
     elif item.kind != Kind.FINAL_EXAM:
         data["key"] = item.key  # keys are stable forever (FORMAT.md): never changed by an edit
-    if item.revision != revision:
+    same_editor = bool(editor) and item.last_editor == editor and item.updated_by_id == actor.pk
+    if item.revision != revision and not same_editor:
         raise EditConflict(item)
     if item.data == data:
         return item
-    updated = DraftItem.objects.filter(pk=item_id, revision=revision).update(
-        data=data, revision=F("revision") + 1, updated_by=actor, updated_at=now
+    # One conditional UPDATE: of two parallel saves from the revision read above, one matches.
+    updated = DraftItem.objects.filter(pk=item_id, revision=item.revision).update(
+        data=data, revision=F("revision") + 1, updated_by=actor, updated_at=now, last_editor=editor[:32]
     )
     item = DraftItem.objects.select_related("draft", "updated_by").get(pk=item_id)
     if not updated:

@@ -2,6 +2,7 @@
 
 import datetime
 import hashlib
+import secrets
 from functools import wraps
 
 from django.contrib import messages
@@ -151,6 +152,8 @@ def _item_context(request, item, data, problems, *, conflict=""):
         "conflict": conflict,
         "editable": item.draft.is_editable and access.can_author(request.user),
         "types": forms.TYPES,
+        # names this editing page, so its own autosave never counts as someone else's save
+        "editor_token": secrets.token_hex(8),
         "quiz_choices": forms.QUIZ_CHOICES,
     }
     if item.kind == Kind.QUESTION:
@@ -191,7 +194,11 @@ def edit_item(request, draft_id, item_id):
     data, problems = _data_from_post(item, request.POST, objectives)
     try:
         saved = services.save_item(
-            item_id=item.pk, revision=int(request.POST.get("revision") or 0), data=data, actor=request.user
+            item_id=item.pk,
+            revision=int(request.POST.get("revision") or 0),
+            data=data,
+            actor=request.user,
+            editor=request.POST.get("editor", ""),
         )
     except services.EditConflict as exc:
         context = _item_context(request, exc.item, data, problems, conflict=exc.message)
@@ -220,6 +227,7 @@ def autosave(request, draft_id, item_id):
             data=data,
             actor=request.user,
             autosave=True,
+            editor=request.POST.get("editor", ""),
         )
         message = f"Draft saved at {timezone.localtime(item.updated_at):%H:%M:%S}"
     except services.EditConflict as exc:

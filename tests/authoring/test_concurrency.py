@@ -1,8 +1,9 @@
 """Two authors save the same item at the same moment (PostgreSQL, two connections): exactly one save
 lands, the other is told who saved first; nothing is silently overwritten.
 
-Lock: the save is one conditional UPDATE (`WHERE revision = N`). With the condition removed (plain
-update by id), both threads succeeded and the second silently overwrote the first."""
+Lock: the save reads the item FOR UPDATE and writes with one conditional UPDATE (`WHERE revision = N`).
+With both removed (plain read, update by id), both threads succeeded and the second silently overwrote
+the first. The same page's Save and autosave sent at once (a blur fires both) are one editor: both land."""
 
 import pytest
 
@@ -33,3 +34,24 @@ def test_parallel_saves_of_one_item_let_one_through(tmp_path):
     stored = DraftItem.objects.get(pk=row.pk)
     assert stored.revision == row.revision + 1
     assert stored.data["title"] == landed[0].data["title"]
+
+
+def test_a_pages_save_and_its_own_autosave_at_once_both_land(tmp_path):
+    tiny = published_tiny(tmp_path)
+    author, _ = people()
+    draft = services.start_draft(actor=author, course=tiny.course)
+    row = item(draft, DraftItem.Kind.LESSON, "tiny-course-ma-lesson-1")
+
+    def save(autosave):
+        return lambda: services.save_item(
+            item_id=row.pk,
+            revision=row.revision,
+            data={**row.data, "title": "Typed"},
+            actor=author,
+            autosave=autosave,
+            editor="one-page",
+        )
+
+    results, errors = run_together(save(True), save(False))
+    assert errors == [None, None], errors
+    assert DraftItem.objects.get(pk=row.pk).data["title"] == "Typed"

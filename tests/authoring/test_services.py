@@ -246,3 +246,31 @@ def test_an_import_plan_makes_one_bank_per_moodle_category_and_writes_all_or_not
     assert len(again.refused) == 2  # the keys are taken now
     with pytest.raises(services.AuthoringError):
         services.import_plan(draft_id=draft.pk, plan=again, actor=author)
+
+
+def test_a_page_racing_its_own_autosave_is_not_a_conflict_but_another_page_is(tiny):
+    author, _ = people()
+    draft = services.start_draft(actor=author, course=tiny.course)
+    row = item(draft, Kind.LESSON, "tiny-course-ma-lesson-1")
+    start = row.revision
+    services.save_item(
+        item_id=row.pk,
+        revision=start,
+        data={**row.data, "title": "Auto"},
+        actor=author,
+        autosave=True,
+        editor="page-one",
+    )
+    saved = services.save_item(
+        item_id=row.pk, revision=start, data={**row.data, "title": "Button"}, actor=author, editor="page-one"
+    )
+    assert saved.data["title"] == "Button" and saved.revision == start + 2
+    with pytest.raises(services.EditConflict):  # another tab (or person) that read the old revision
+        services.save_item(
+            item_id=row.pk, revision=start, data={**row.data, "title": "Tab"}, actor=author, editor="page-two"
+        )
+    other, _ = people()
+    with pytest.raises(services.EditConflict):  # the same token from someone else is not "the same page"
+        services.save_item(
+            item_id=row.pk, revision=start, data={**row.data, "title": "X"}, actor=other, editor="page-one"
+        )

@@ -8,7 +8,8 @@ from accounts.services import seed_demo_users
 
 class Command(BaseCommand):
     help = (
-        "Create the demo users (learner, supervisor, admin, surveyor) idempotently, and load course content."
+        "Create the demo users (learner, supervisor, admin, surveyor, author, reviewer) idempotently, and load "
+        "course content."
     )
 
     def add_arguments(self, parser):
@@ -34,20 +35,24 @@ class Command(BaseCommand):
                 call_command("seed_demo_content", stdout=self.stdout, stderr=self.stderr)
 
     def _admin_second_factor(self):
-        """The demo admin needs a second factor like any admin: print its authenticator key and
-        single-use recovery codes (new ones each run) so the demo can log in."""
+        """The demo admin, author and medical reviewer need a second factor like any such role: print
+        each one's authenticator key and single-use recovery codes (new ones each run) so the demo can
+        log in."""
         from django.conf import settings
 
         from accounts import mfa
         from accounts.models import User
 
-        admin = User.objects.get(username="admin")
-        url, key, codes = mfa.enrol_for_demo(admin)
         state = "required" if getattr(settings, "MFA_ENFORCED", True) else "off (MFA_ENFORCED=false)"
-        self.stdout.write(self.style.WARNING(f"Demo admin two-step verification ({state}):"))
-        self.stdout.write(f"  authenticator key: {key}")
-        self.stdout.write(f"  or scan/open: {url}")
-        self.stdout.write(f"  single-use recovery codes: {' '.join(codes)}")
+        for username in ("admin", "author", "reviewer"):
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                continue
+            url, key, codes = mfa.enrol_for_demo(user)
+            self.stdout.write(self.style.WARNING(f"Demo {username} two-step verification ({state}):"))
+            self.stdout.write(f"  authenticator key: {key}")
+            self.stdout.write(f"  or scan/open: {url}")
+            self.stdout.write(f"  single-use recovery codes: {' '.join(codes)}")
 
 
 def _has_command(name: str) -> bool:
