@@ -38,6 +38,8 @@ urlpatterns = [
     # The API first: Django's resolver tries the patterns in order (and records each one it tried), and
     # the autosave and submit are the busiest requests; no other prefix overlaps "api/v1/".
     path("api/v1/", include("elearn.api_urls")),
+    # The learner's pages next (the attempt page's autosave); no other prefix overlaps their paths.
+    path("", include("frontend.urls")),
     path("admin/", admin.site.urls),
     path("verify/", verify_views.verify_page, name="verify_form"),
     path("verify/<str:code>/", verify_views.verify_page, name="verify_certificate"),
@@ -49,6 +51,5 @@ urlpatterns = [
     path("api/docs/", docs_view, name="api-docs"),
     path("lti/", include("lti.urls")),
     path("authoring/", include("authoring.urls")),
-    path("", include("frontend.urls")),
 ]
 # MEDIA_URL is deliberately not served, not even with DEBUG: uploads go through permission-checked views.

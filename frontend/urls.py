@@ -5,6 +5,14 @@ from . import dashboard, views
 app_name = "frontend"
 
 urlpatterns = [
+    # The attempt page's routes first: Django tries the patterns in order, and the autosave is the
+    # busiest page request (none of these paths overlaps another pattern, so the order is free).
+    path("attempts/<int:attempt_id>/", views.attempt_page, name="attempt"),
+    path("attempts/<int:attempt_id>/autosave/", views.attempt_autosave, name="attempt_autosave"),
+    path("attempts/<int:attempt_id>/flag/", views.attempt_flag, name="attempt_flag"),
+    path("attempts/<int:attempt_id>/review/", views.attempt_review, name="attempt_review"),
+    path("attempts/<int:attempt_id>/submit/", views.attempt_submit, name="attempt_submit"),
+    path("attempts/<int:attempt_id>/result/", views.attempt_result, name="attempt_result"),
     path("", views.home, name="home"),
     path("my-courses/", views.my_courses, name="my_courses"),
     path("transcript/", views.transcript, name="transcript"),
@@ -19,12 +27,6 @@ urlpatterns = [
     path("lessons/<int:lesson_id>/ping/", views.lesson_ping, name="lesson_ping"),
     path("quizzes/<int:quiz_id>/", views.quiz_detail, name="quiz"),
     path("quizzes/<int:quiz_id>/start/", views.quiz_start, name="quiz_start"),
-    path("attempts/<int:attempt_id>/", views.attempt_page, name="attempt"),
-    path("attempts/<int:attempt_id>/autosave/", views.attempt_autosave, name="attempt_autosave"),
-    path("attempts/<int:attempt_id>/flag/", views.attempt_flag, name="attempt_flag"),
-    path("attempts/<int:attempt_id>/review/", views.attempt_review, name="attempt_review"),
-    path("attempts/<int:attempt_id>/submit/", views.attempt_submit, name="attempt_submit"),
-    path("attempts/<int:attempt_id>/result/", views.attempt_result, name="attempt_result"),
     path("team/", dashboard.team, name="team"),
     path("team/overdue/", dashboard.overdue, name="team_overdue"),
     path("team/overdue/<int:enrollment_id>/remind/", dashboard.send_reminder, name="team_remind"),
