@@ -377,7 +377,7 @@ def add_questions(
 
 
 @transaction.atomic
-def remove_item(*, item_id: int, revision: int, actor, now=None) -> None:
+def remove_item(*, item_id: int, revision: int, actor, editor: str = "", now=None) -> None:
     """Remove a lesson, question, module (with its lessons) or bank (with its questions) from the draft."""
     _require(access.can_author(actor), "Only an author or an admin edits drafts.")
     now = now or timezone.now()
@@ -386,7 +386,8 @@ def remove_item(*, item_id: int, revision: int, actor, now=None) -> None:
     _require_editable(item.draft)
     if item.kind in (Kind.COURSE,):
         raise AuthoringError("The course settings cannot be removed.")
-    if item.revision != revision:
+    same_editor = bool(editor) and item.last_editor == editor and item.updated_by_id == actor.pk
+    if item.revision != revision and not same_editor:
         raise EditConflict(item)
     child_kind = {Kind.MODULE: Kind.LESSON, Kind.BANK: Kind.QUESTION}.get(item.kind)
     if child_kind:

@@ -278,7 +278,10 @@ def remove_item(request, draft_id, item_id):
     item = _item(draft_id, item_id)
     try:
         services.remove_item(
-            item_id=item.pk, revision=int(request.POST.get("revision") or 0), actor=request.user
+            item_id=item.pk,
+            revision=int(request.POST.get("revision") or 0),
+            actor=request.user,
+            editor=request.POST.get("editor", ""),
         )
         messages.success(request, f"Removed {item.get_kind_display().lower()} {item.key}.")
     except services.AuthoringError as exc:

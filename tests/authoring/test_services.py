@@ -274,3 +274,21 @@ def test_a_page_racing_its_own_autosave_is_not_a_conflict_but_another_page_is(ti
         services.save_item(
             item_id=row.pk, revision=start, data={**row.data, "title": "X"}, actor=other, editor="page-one"
         )
+
+
+def test_removing_after_the_pages_own_autosave_is_not_a_conflict(tiny):
+    author, _ = people()
+    draft = services.start_draft(actor=author, course=tiny.course)
+    row = item(draft, Kind.QUESTION, "tiny-course-ma-multi")
+    services.save_item(
+        item_id=row.pk,
+        revision=row.revision,
+        data={**row.data, "stem": "Edited?"},
+        actor=author,
+        autosave=True,
+        editor="page",
+    )
+    with pytest.raises(services.EditConflict):
+        services.remove_item(item_id=row.pk, revision=row.revision, actor=author, editor="other-page")
+    services.remove_item(item_id=row.pk, revision=row.revision, actor=author, editor="page")
+    assert not DraftItem.objects.filter(pk=row.pk).exists()
