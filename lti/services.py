@@ -262,6 +262,8 @@ def attempt_graded(attempt) -> list[int]:
     """Called on the one after-grading path (courses.enrollment.services.attempt_graded), inside the grading
     transaction: a score for every LMS link to this quiz the learner launched, under the quiz's grading
     policy (what the engine counts, not just the latest attempt), timed at the grading."""
+    if not selectors.learner_has_quiz_links(quiz_key=attempt.quiz.key, user_id=attempt.user_id):
+        return []
     links = list(
         ResourceLink.objects.filter(
             quiz_key=attempt.quiz.key, learners__user_id=attempt.user_id, platform__is_active=True
