@@ -102,8 +102,9 @@ class SurveyorScope(models.Model):
     def __str__(self) -> str:
         return f"Scope of {self.user}"
 
-    def staff(self):
-        return staff_members(User.objects.filter(department__in=self.departments.all()))
+    def covers(self, date_from, date_to) -> bool:
+        """Whether records dated from `date_from` to `date_to` (inclusive) lie inside the scope's range."""
+        return self.records_from <= date_from and date_to <= self.records_to
 
     def is_expired(self, now) -> bool:
         return now >= self.expires_at

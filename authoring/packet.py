@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from courses.certificates.services import STATIC_ROOT_FOR_PDF, _locked_fetcher_class
-from elearn.markdown import render_markdown
+from quizzes.markdown import render_markdown
 
 from .diff import diff_documents
 from .models import Draft, ReviewPacket

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from courses.catalog.exchange import services as exchange
 from courses.models import Course
-from elearn.markdown import render_markdown
+from quizzes.markdown import render_markdown
 
 from . import access, forms, selectors, services
 from .diff import diff_documents

@@ -193,7 +193,6 @@ def enroll_in_course(modeladmin, request, queryset):
 
 
 enroll_in_course.short_description = "Enrol selected people in a course…"
-UserAdmin.actions = [*UserAdmin.actions, enroll_in_course]
 
 
 # --- onboarding: assignment rules, staff import, notifications -------------------------------------
@@ -241,7 +240,11 @@ class StaffImportForm(forms.Form):
 
 
 class StaffAdmin(UserAdmin):
-    """People: saving a record through the admin runs the assignment engine for that person."""
+    """People, as the course layer extends the accounts admin (a subclass registered in its place,
+    nothing of accounts.admin patched): saving a record runs the assignment engine for that person,
+    the staff CSV import, and the bulk enrolment action."""
+
+    actions = [*UserAdmin.actions, enroll_in_course]
 
     change_list_template = "admin/accounts/user/change_list_with_import.html"
 

@@ -2,7 +2,6 @@
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound
@@ -10,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.serializers import CONFLICT, NOT_FOUND, error
+from courses import links
 from courses.catalog import selectors as catalog_selectors
 from courses.certificates import selectors as certificates_selectors
 from courses.enrollment import selectors, services
@@ -254,7 +254,7 @@ class MyCertificatesView(APIView):
                         "status": c.status_on(today),
                         "verify_code": c.verify_code,
                         "renews": c.renews.number if c.renews else None,
-                        "pdf_url": reverse("frontend:certificate_pdf", args=[c.pk]),
+                        "pdf_url": links.learner_page("certificate_pdf", c.pk),
                     }
                     for c in certificates_selectors.certificates_for(user=request.user)
                 ]

@@ -26,8 +26,10 @@ from accounts.models import Department, Role, SurveyorScope, User
 from courses.assignments import overrides, reminders
 from courses.catalog import selectors
 from courses.certificates import services as certificates
+from courses.certificates.selectors import awaits_evaluation
 from courses.enrollment import services
 from courses.models import Certificate, Course, Enrollment, RequiredSkill
+from quizzes.layout import gradable_question_ids
 from quizzes.models import Attempt, Choice, Question
 
 DEPARTMENTS = (
@@ -241,7 +243,7 @@ def _live(person, story: Story, *, course, plan, observer, rng, now: datetime, s
                 now=clock.now,
             )
     enrollment.refresh_from_db()
-    if enrollment.status == Enrollment.Status.COMPLETED and certificates.needs_evaluation(enrollment):
+    if enrollment.status == Enrollment.Status.COMPLETED and awaits_evaluation(enrollment):
         clock.minutes(10)
         certificates.submit_evaluation(
             user=person,
@@ -321,7 +323,7 @@ def _pass(person, quiz, clock: _Clock, rng, *, skill: float) -> int:
 def _attempt(person, quiz, clock: _Clock, rng, *, skill: float) -> Attempt:
     attempt, _ = services.start_quiz_attempt(user=person, quiz=quiz, now=clock.now)
     items = attempt.layout["items"]
-    gradable = [int(qid) for qid in _gradable(attempt.layout)]
+    gradable = gradable_question_ids(attempt.layout)
     questions = {q.pk: q for q in Question.objects.filter(pk__in=gradable)}
     choices: dict[int, list[Choice]] = {}
     for choice in Choice.objects.filter(question_id__in=gradable).order_by("question_id", "position"):
@@ -342,14 +344,6 @@ def _attempt(person, quiz, clock: _Clock, rng, *, skill: float) -> Attempt:
     services.submit_quiz_attempt(attempt_id=attempt.pk, user=person, now=clock.now)
     attempt.refresh_from_db()
     return attempt
-
-
-def _gradable(layout: dict) -> list[str]:
-    out = []
-    for qid in layout["order"]:
-        item = layout["items"][str(qid)]
-        out += [str(p) for p in item.get("parts", [])] if item["type"] == "scenario" else [str(qid)]
-    return out
 
 
 def _response(item: dict, question, choices: list[Choice], *, right: bool) -> dict:

@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from accounts.access import active_surveyor_scope
-from accounts.models import Role, staff_members
+from accounts.models import Department, Role, staff_members
 
 User = get_user_model()
 
@@ -90,8 +90,21 @@ def staff_for_scope(scope: str) -> QuerySet:
 
 def surveyor_scope(viewer) -> QuerySet:
     """Surveyors are scoped to departments (issue: surveyor evidence); without a scope they see nobody."""
-    scope = active_surveyor_scope(viewer)
-    return User.objects.none() if scope is None else scope.staff()
+    return staff_members(User.objects.filter(department__in=departments_in_scope(viewer)))
+
+
+def departments_in_scope(viewer) -> QuerySet:
+    """The departments a viewer answers for (evidence packs, a surveyor's staff): every department for
+    an admin, their own for a department admin, those of an active scope for a surveyor (one query to
+    find the scope), none for anyone else."""
+    if viewer.is_superuser or viewer.role == Role.ADMIN:
+        return Department.objects.all()
+    if viewer.role == Role.DEPARTMENT_ADMIN:
+        return Department.objects.filter(pk=viewer.department_id)
+    if viewer.role == Role.SURVEYOR:
+        scope = active_surveyor_scope(viewer)
+        return Department.objects.none() if scope is None else scope.departments.all()
+    return Department.objects.none()
 
 
 def in_window(window: tuple[datetime, datetime] | None, *fields: str) -> Q:

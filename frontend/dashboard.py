@@ -6,7 +6,6 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,9 +16,11 @@ from accounts.access import is_self_grant, read_only_allowed
 from accounts.models import Department, Role
 from courses import scope as course_scope
 from courses.assignments import overrides, reminders
+from courses.catalog import selectors as catalog_selectors
 from courses.enrollment import selectors as course_selectors
 from courses.enrollment import services as course_services
-from courses.models import Course, CourseVersion, ExportJob
+from courses.evidence import selectors as evidence_selectors
+from courses.models import Course, ExportJob
 from courses.reports import exports
 from courses.reports import selectors as reports
 from quizzes.models import Quiz, QuizOverride
@@ -89,7 +90,7 @@ def overdue(request):
     )
     today = timezone.localdate()  # due dates are local dates of the organisation
     for enrollment in rows:
-        enrollment.days_overdue = (today - enrollment.due_date).days
+        enrollment.days_overdue = course_selectors.days_overdue(enrollment, today)
     return render(
         request,
         "frontend/team/overdue.html",
@@ -125,13 +126,7 @@ def person(request, person_id):
     detail = reports.person_detail(request.user, person_id=person_id)
     if detail is None:
         raise Http404("No such person.")
-    # module quizzes and final exams of the person's course versions (the final has the attempt limit)
-    versions = CourseVersion.objects.filter(enrollments__user_id=person_id)
-    quizzes = (
-        Quiz.objects.filter(Q(modules__version__in=versions) | Q(pk__in=versions.values("final_exam_id")))
-        .distinct()
-        .order_by("title")
-    )
+    quizzes = reports.person_quizzes(person_id=person_id)
     return render(
         request,
         "frontend/team/person.html",
@@ -213,11 +208,7 @@ def quiz_statistics(request, quiz_id):
         raise Http404("No such page.")
     quiz = get_object_or_404(Quiz, pk=quiz_id)
     stats = reports.quiz_statistics(request.user, quiz=quiz)
-    objective_texts = {}  # what each objective id means, from the course versions using the quiz
-    for objectives in CourseVersion.objects.filter(Q(modules__quiz=quiz) | Q(final_exam=quiz)).values_list(
-        "objectives", flat=True
-    ):
-        objective_texts.update(objectives or {})
+    objective_texts = catalog_selectors.objective_texts(quiz=quiz)
     return render(
         request,
         "frontend/team/quiz_statistics.html",
@@ -336,9 +327,8 @@ def sign_off(request, enrollment_id, skill_id):
 @login_required
 def evidence(request):
     from courses.evidence import services as evidence_service
-    from courses.models import EvidencePack
 
-    departments = evidence_service._allowed_departments(request.user)
+    departments = course_scope.departments_in_scope(request.user)
     if not departments.exists():
         raise Http404("No such page.")
     if request.method == "POST":
@@ -355,11 +345,7 @@ def evidence(request):
             messages.error(request, error.message)
         else:
             return redirect("frontend:team_evidence_pack", pack_id=pack.pk)
-    packs = (
-        EvidencePack.objects.filter(requested_by=request.user)
-        .select_related("department")
-        .order_by("-created_at")[:20]
-    )
+    packs = evidence_selectors.packs_requested_by(request.user)
     return render(
         request,
         "frontend/team/evidence.html",
@@ -368,13 +354,8 @@ def evidence(request):
 
 
 def _own_pack(request, pack_id):
-    from courses.models import EvidencePack
 
-    pack = (
-        EvidencePack.objects.filter(pk=pack_id, requested_by=request.user)
-        .select_related("department")
-        .first()
-    )
+    pack = evidence_selectors.own_pack(request.user, pack_id=pack_id)
     if pack is None:
         raise Http404("No such evidence pack.")
     return pack

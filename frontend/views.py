@@ -51,12 +51,12 @@ def login_required_htmx(view):
 def home(request):
     """Each role's home: a surveyor's is the evidence packs (a surveyor takes no training), a
     supervisor's or admin's is their team's action items, everyone else's is My courses."""
-    from courses import scope as reports
+    from courses import scope
     from courses.reports import selectors as reports_selectors
 
-    if reports.is_surveyor(request.user):
+    if scope.is_surveyor(request.user):
         return redirect("frontend:team_evidence")
-    if reports.can_grant_overrides(request.user):
+    if scope.can_grant_overrides(request.user):
         return render(
             request,
             "frontend/team/home.html",
@@ -71,9 +71,9 @@ def home(request):
 @require_GET
 @login_required
 def my_courses(request):
-    from courses import scope as reports
+    from courses import scope
 
-    if reports.is_surveyor(request.user):  # no training, no enrolment for an external surveyor
+    if scope.is_surveyor(request.user):  # no training, no enrolment for an external surveyor
         return redirect("frontend:team_evidence")
     entries = course_selectors.learner_catalog(user=request.user)
     return render(
@@ -120,13 +120,7 @@ def course_detail(request, slug):
 @login_required
 def update_detail(request, enrollment_id):
     """A clinical update enrollment: only the changed lessons and the update quiz."""
-    from courses.models import Enrollment
-
-    enrollment = (
-        Enrollment.objects.filter(pk=enrollment_id, user=request.user, kind=Enrollment.Kind.UPDATE)
-        .select_related(*course_selectors.OUTLINE_RELATED)
-        .first()
-    )
+    enrollment = course_selectors.clinical_update_for_learner(user=request.user, enrollment_id=enrollment_id)
     if enrollment is None:
         raise Http404("No such update.")
     outline = course_selectors.course_outline(enrollment=enrollment)

@@ -14,13 +14,12 @@ from functools import lru_cache
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
-from elearn.markdown import render_markdown
-
 from . import eligibility, grading
 from .eligibility import QuizStanding, standing_from_attempts
 from .errors import AttemptNotFound
+from .layout import gradable_question_ids
+from .markdown import render_markdown
 from .models import Answer, Attempt, AttemptState, Choice, Question, Quiz
-from .services import gradable_question_ids
 
 
 def own_attempt(*, attempt_id, user) -> Attempt:

@@ -35,6 +35,7 @@ from .errors import (
     QuizError,
     QuizLocked,
 )
+from .layout import assemble_layout, gradable_question_ids
 from .models import (
     Answer,
     Attempt,
@@ -300,14 +301,6 @@ def grant_quiz_override(
 # --- attempts -------------------------------------------------------------------------------------
 
 
-def _token(used: set[str]) -> str:
-    while True:
-        token = secrets.token_hex(5)
-        if token not in used:
-            used.add(token)
-            return token
-
-
 def _rule_matches(rule: DrawRule, question: Question) -> bool:
     if rule.bank_id:
         return question.bank_id == rule.bank_id
@@ -348,33 +341,6 @@ def _draw_questions(quiz: Quiz, rng: random.Random, *, focus_objectives: list[st
     return chosen
 
 
-def _layout_for(
-    question: Question, parts: list[Question], choices: dict[int, list[Choice]], rng, used, *, shuffle: bool
-) -> dict:
-    def entry(q: Question) -> dict:
-        item = {"type": q.type}
-        qchoices = list(choices.get(q.pk, []))
-        if q.type in ("ordering", "matching") or (shuffle and q.type in ("single", "multiple")):
-            # Ordering and matching are always shuffled: their stored order is the key.
-            rng.shuffle(qchoices)
-        if q.type in ("single", "multiple", "true_false", "ordering"):
-            item["choices"] = [[_token(used), c.pk] for c in qchoices]
-        elif q.type == "matching":
-            item["left"] = [[_token(used), c.pk] for c in qchoices]
-            right = [[_token(used), c.pk] for c in qchoices]
-            right += [[_token(used), f"x{i}"] for i in range(len(q.data.get("extra_right", [])))]
-            rng.shuffle(right)
-            item["right"] = right
-        return item
-
-    items = {str(question.pk): entry(question)}
-    if question.type == "scenario":
-        items[str(question.pk)]["parts"] = [p.pk for p in parts]
-        for part in parts:
-            items[str(part.pk)] = entry(part)
-    return items
-
-
 def _build_layout(questions: list[Question], rng: random.Random, *, shuffle_choices: bool) -> dict:
     ids = [q.pk for q in questions]
     parts_by_parent: dict[int, list[Question]] = {}
@@ -384,13 +350,7 @@ def _build_layout(questions: list[Question], rng: random.Random, *, shuffle_choi
     choices: dict[int, list[Choice]] = {}
     for choice in Choice.objects.filter(question_id__in=all_ids).order_by("question_id", "position"):
         choices.setdefault(choice.question_id, []).append(choice)
-    used: set[str] = set()
-    items: dict[str, dict] = {}
-    for q in questions:
-        items.update(
-            _layout_for(q, parts_by_parent.get(q.pk, []), choices, rng, used, shuffle=shuffle_choices)
-        )
-    return {"order": ids, "items": items}
+    return assemble_layout(questions, parts_by_parent, choices, rng, shuffle_choices=shuffle_choices)
 
 
 def missed_objectives(attempt: Attempt) -> list[str]:
@@ -863,15 +823,6 @@ def _answer_key(question: Question, choices: list[Choice]) -> grading.AnswerKey:
             type="numeric", value=Decimal(data["value"]), tolerance=Decimal(data["tolerance"])
         )
     return grading.AnswerKey(type="numeric", minimum=Decimal(data["min"]), maximum=Decimal(data["max"]))
-
-
-def gradable_question_ids(layout: dict) -> list[int]:
-    """Every item that earns a point: top-level questions and scenario parts, never the scenario itself."""
-    ids = []
-    for qid in layout["order"]:
-        item = layout["items"][str(qid)]
-        ids += item["parts"] if item["type"] == "scenario" else [qid]
-    return ids
 
 
 @dataclass(frozen=True)

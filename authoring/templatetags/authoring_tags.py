@@ -40,7 +40,7 @@ def markdown(text):
     """The renderer learners see (markdown-it + nh3 allow-list): safe to mark safe."""
     from django.utils.safestring import mark_safe
 
-    from elearn.markdown import render_markdown
+    from quizzes.markdown import render_markdown
 
     return mark_safe(render_markdown(text or ""))  # noqa: S308 - sanitised by nh3 in render_markdown
 

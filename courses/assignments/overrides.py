@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.access import refuse_self_grant
 from core import audit
-from courses import scope as reports
+from courses import scope
 from courses.errors import CourseError
 from courses.models import Enrollment, EnrollmentOverride
 from quizzes import services as quiz_services
@@ -60,9 +60,9 @@ def _grant_override(
     now: datetime | None = None,
 ):
     now = now or timezone.now()
-    if not reports.can_grant_overrides(granted_by):
+    if not scope.can_grant_overrides(granted_by):
         raise OverrideRefused("Only supervisors and admins can grant overrides.")
-    person = reports.visible_staff(granted_by).filter(pk=person_id).first()
+    person = scope.visible_staff(granted_by).filter(pk=person_id).first()
     if person is None:
         raise OverrideRefused("No such person.")
     reason = (reason or "").strip()

@@ -16,11 +16,11 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
 from core.queue import enqueue_after_commit
+from courses import links
 from courses.errors import CourseError
 from courses.models import Enrollment, Notification
 
@@ -144,9 +144,7 @@ def plan_notifications(
 
 
 def _course_link(enrollment: Enrollment) -> str:
-    return (
-        f"{settings.PUBLIC_BASE_URL.rstrip('/')}{reverse('frontend:course', args=[enrollment.course.slug])}"
-    )
+    return links.absolute(links.learner_page("course", enrollment.course.slug))
 
 
 def _message_for(notifications: list[Notification]) -> tuple[str, str]:
@@ -303,15 +301,15 @@ def request_reminder(*, requested_by, enrollment_id: int, now: datetime | None =
     """One-click reminder from the overdue list: at most one per enrollment per day (a constraint) and
     a per-person hourly cap in the shared cache; sent by the worker after commit."""
     from core.ratelimit import hit
-    from courses import scope as reports
+    from courses import scope
 
     now = now or timezone.now()
     enrollment = (
         Enrollment.objects.select_related("user", "user__supervisor")
-        .filter(pk=enrollment_id, user__in=reports.visible_staff(requested_by), user__is_active=True)
+        .filter(pk=enrollment_id, user__in=scope.visible_staff(requested_by), user__is_active=True)
         .first()
     )
-    if enrollment is None or not reports.can_see_answers(requested_by):
+    if enrollment is None or not scope.can_see_answers(requested_by):
         raise ReminderRefused("No such enrollment.")
     if not hit(
         scope="manual-reminder",

@@ -18,7 +18,7 @@ from quizzes.errors import ContentError
 FRONT_MATTER = re.compile(r"\A---\s*\n(?P<meta>.*?)\n---\s*\n(?P<body>.*)\Z", re.DOTALL)
 KEY = re.compile(r"^[a-z0-9][a-z0-9-]{1,118}$")
 IMAGE_SOURCE = re.compile(r"!\[[^\]]*\]\(([^)\s]*)")
-ILLUSTRATIONS = Path(settings.BASE_DIR) / "frontend" / "static" / "illustrations"
+ILLUSTRATIONS = Path(settings.ILLUSTRATIONS_DIR)
 
 
 def _image_problems(body: str) -> list[str]:
@@ -31,7 +31,9 @@ def _image_problems(body: str) -> list[str]:
                 f"image {source!r}: write static:illustrations/<name>.svg (the project's own drawings)"
             )
         elif not (ILLUSTRATIONS / name).is_file():
-            problems.append(f"image {source!r}: no such drawing in frontend/static/illustrations")
+            problems.append(
+                f"image {source!r}: no such drawing in {ILLUSTRATIONS.relative_to(settings.BASE_DIR)}"
+            )
     return problems
 
 

@@ -1,6 +1,7 @@
 """Catalog reads: which version runs, which quizzes belong to a version or a course."""
 
 from django.conf import settings
+from django.db.models import Q
 
 from courses.models import Course, CourseVersion, Enrollment, Module
 from quizzes.models import Quiz
@@ -27,3 +28,13 @@ def quiz_belongs_to_a_course(*, quiz: Quiz) -> bool:
         or CourseVersion.objects.filter(final_exam=quiz).exists()
         or Enrollment.objects.filter(update_quiz=quiz).exists()
     )
+
+
+def objective_texts(*, quiz) -> dict[str, str]:
+    """What each learning objective id means, from the course versions using the quiz. 1 query."""
+    texts: dict[str, str] = {}
+    for objectives in CourseVersion.objects.filter(Q(modules__quiz=quiz) | Q(final_exam=quiz)).values_list(
+        "objectives", flat=True
+    ):
+        texts.update(objectives or {})
+    return texts

@@ -12,9 +12,9 @@ from courses.catalog.clinical_updates import assign_clinical_updates
 from courses.catalog.loader import ParsedCourse, parse_course_dir
 from courses.errors import CourseError
 from courses.models import Course, CourseVersion, Lesson, Module, RequiredSkill
-from elearn.markdown import render_markdown
 from quizzes import services as quiz_services
 from quizzes.errors import ContentError
+from quizzes.markdown import render_markdown
 
 
 class PublishRefused(CourseError):

@@ -1,6 +1,8 @@
 """Certificate and course-evaluation reads."""
 
-from courses.models import Certificate, Enrollment, LessonProgress
+from django.db.models import Q
+
+from courses.models import Certificate, CourseEvaluation, Enrollment, LessonProgress
 
 
 def certificates_for(*, user) -> list:
@@ -27,15 +29,13 @@ def enrollments_awaiting_evaluation(*, user) -> list[Enrollment]:
     """Completed CE courses whose certificate waits for the learner's evaluation. 1 query."""
     return list(
         Enrollment.objects.filter(
-            user=user, status=Enrollment.Status.COMPLETED, course__ce_hours__gt=0, evaluation__isnull=True
+            awaiting_evaluation_filter(), user=user, status=Enrollment.Status.COMPLETED
         ).select_related("course")
     )
 
 
 def evaluation_summary(*, course) -> dict:
     """Aggregate course evaluation answers for admins: count, mean per question, comments. 1 query."""
-    from courses.models import CourseEvaluation
-
     rows = list(
         CourseEvaluation.objects.filter(enrollment__course=course).values(
             "ratings", "comments", "submitted_at"
@@ -56,9 +56,17 @@ def evaluation_summary(*, course) -> dict:
     }
 
 
-def awaits_evaluation(enrollment: Enrollment) -> bool:
-    from courses.models import CourseEvaluation
+# --- the evaluation rule, written once (here, as a test and as a query condition) ----------------------
 
+
+def awaits_evaluation(enrollment: Enrollment) -> bool:
+    """A course with CE hours issues its certificate only after the learner's course evaluation (no
+    query for a course without CE hours)."""
     return (
         enrollment.course.ce_hours > 0 and not CourseEvaluation.objects.filter(enrollment=enrollment).exists()
     )
+
+
+def awaiting_evaluation_filter() -> Q:
+    """`awaits_evaluation` as a query condition on enrollments."""
+    return Q(course__ce_hours__gt=0, evaluation__isnull=True)

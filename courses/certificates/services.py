@@ -26,13 +26,15 @@ from django.utils import timezone
 
 from core import audit
 from core.queue import enqueue_after_commit
+from courses import links
+from courses.certificates.selectors import awaits_evaluation
 from courses.errors import CourseError
 from courses.models import Certificate, CertificateSequence, CourseEvaluation, Enrollment
 from xapi import outbox as xapi_outbox
 
 logger = logging.getLogger(__name__)
 
-STATIC_ROOT_FOR_PDF = (Path(settings.BASE_DIR) / "frontend" / "static" / "certificates").resolve()
+STATIC_ROOT_FOR_PDF = Path(settings.CERTIFICATE_ASSETS_DIR).resolve()
 PAPER_SIZES = {"a4": "A4 landscape", "letter": "letter landscape"}
 
 
@@ -47,13 +49,6 @@ class EvaluationRequired(CertificateError):
 
 class NotCompleted(CertificateError):
     code = "not_completed"
-
-
-def needs_evaluation(enrollment: Enrollment) -> bool:
-    """A CE certificate (course with CE hours) needs the course evaluation first."""
-    from courses.certificates.selectors import awaits_evaluation
-
-    return awaits_evaluation(enrollment)
 
 
 @transaction.atomic
@@ -145,7 +140,7 @@ def issue_certificate(
         return IssueOutcome(None, False, "enrollment not completed")
     if enrollment.kind == Enrollment.Kind.UPDATE:
         return IssueOutcome(None, False, "a clinical update keeps the existing certificate")
-    if needs_evaluation(enrollment):
+    if awaits_evaluation(enrollment):
         return IssueOutcome(None, False, "evaluation not submitted")
     course, user = enrollment.course, enrollment.user
     completed_on = timezone.localdate(enrollment.completed_at)
@@ -232,7 +227,7 @@ def check_fetch_url(url: str) -> str:
 
 
 def verify_url(certificate: Certificate) -> str:
-    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{reverse('verify_certificate', args=[certificate.verify_code])}"
+    return links.absolute(reverse("verify_certificate", args=[certificate.verify_code]))
 
 
 # Usable height of each paper in landscape (mm) inside the 10 mm page margins: the frame fills it.
@@ -319,7 +314,7 @@ def notify_certificate_ready(*, certificate_id: int) -> bool:
             return False
         if not certificate.user.email:
             return False
-        link = f"{settings.PUBLIC_BASE_URL.rstrip('/')}{reverse('frontend:certificates')}"
+        link = links.absolute(links.learner_page("certificates"))
         send_mail(
             subject=f"Your certificate for {certificate.course_title} is ready",
             message=render_to_string(
@@ -434,6 +429,6 @@ def course_completed(*, enrollment: Enrollment) -> None:
     from lti import services as lti_services  # "completed" for LMS links to this course (after commit)
 
     lti_services.course_completed(enrollment)
-    if needs_evaluation(enrollment):
+    if awaits_evaluation(enrollment):
         return
     enqueue_issue(enrollment_id=enrollment.pk)

@@ -1,9 +1,10 @@
 import logging
 
 from celery import shared_task
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 
 from courses.certificates import services as certificates
+from courses.certificates.selectors import awaiting_evaluation_filter
 from courses.models import Certificate, Enrollment
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def issue_missing_certificates() -> int:
     # Never re-issue after a revocation: only enrollments that have no certificate at all.
     waiting = (
         Enrollment.objects.filter(status=Enrollment.Status.COMPLETED, kind=Enrollment.Kind.REGULAR)
-        .filter(Q(course__ce_hours=0) | Q(evaluation__isnull=False))
+        .exclude(awaiting_evaluation_filter())
         .exclude(Exists(Certificate.objects.filter(enrollment=OuterRef("pk"))))
         .values_list("pk", flat=True)[:200]
     )

@@ -21,18 +21,39 @@ from quizzes.services import applicable_overrides
 OUTLINE_RELATED = ("course", "version", "version__final_exam", "update_quiz", "user__supervisor")
 
 
+# --- the deadline rule, written once: every "overdue" (pages, API, reports, exports, evidence packs,
+# the demo organisation) comes from here; tests/unit/test_one_overdue_rule.py fails on a second copy.
+OPEN_STATUSES = (Enrollment.Status.NOT_STARTED, Enrollment.Status.IN_PROGRESS)
+
+
 def local_today() -> date:
     """Due dates are local dates in the organisation's time zone."""
     return timezone.localdate()
 
 
-def is_overdue(enrollment: Enrollment, today: date | None = None) -> bool:
+def is_overdue(enrollment: Enrollment, today: date | None = None, *, completed: bool | None = None) -> bool:
+    """Past its due date and still open (not completed, not exempt). `completed` replaces the current
+    status's answer for a look back: an evidence pack asks "completed by the end of the period"."""
     today = today or local_today()
+    done = enrollment.status == Enrollment.Status.COMPLETED if completed is None else completed
     return (
         enrollment.due_date is not None
-        and enrollment.status not in (Enrollment.Status.COMPLETED, Enrollment.Status.EXEMPT)
         and enrollment.due_date < today
+        and not done
+        and enrollment.status != Enrollment.Status.EXEMPT
     )
+
+
+def overdue_filter(today: date | None = None, *, due: str = "due_date", status: str = "status") -> Q:
+    """The same rule as a query condition, over the given fields (an enrollment's own, or annotations)."""
+    return Q(**{f"{due}__lt": today or local_today(), f"{status}__in": OPEN_STATUSES})
+
+
+def days_overdue(enrollment: Enrollment, today: date | None = None) -> int:
+    """Whole days past the due date (0 when not overdue)."""
+    if not is_overdue(enrollment, today):
+        return 0
+    return ((today or local_today()) - enrollment.due_date).days
 
 
 def enrollment_for_quiz(*, user, quiz: Quiz) -> Enrollment | None:
@@ -460,6 +481,15 @@ def enrollment_for_course(*, user, slug: str) -> Enrollment | None:
         Enrollment.objects.filter(user=user, course__slug=slug, kind=Enrollment.Kind.REGULAR)
         .select_related(*OUTLINE_RELATED)
         .order_by("-cycle")
+        .first()
+    )
+
+
+def clinical_update_for_learner(*, user, enrollment_id: int) -> Enrollment | None:
+    """One of the learner's own clinical update enrollments, ready for its outline. 1 query."""
+    return (
+        Enrollment.objects.filter(pk=enrollment_id, user=user, kind=Enrollment.Kind.UPDATE)
+        .select_related(*OUTLINE_RELATED)
         .first()
     )
 

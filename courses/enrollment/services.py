@@ -365,15 +365,15 @@ def expire_quiz_attempt(*, attempt_id: int, now: datetime | None = None):
 def close_quiz_attempt(*, staff, attempt_id: int, reason: str, now: datetime | None = None):
     """A supervisor or admin closes an open attempt of someone they manage: graded now, through the
     same after-grading path, with the reason audited. Never one's own attempt."""
-    from courses import scope as reports
+    from courses import scope
 
     now = now or timezone.now()
     reason = (reason or "").strip()
-    if not reports.can_grant_overrides(staff):
+    if not scope.can_grant_overrides(staff):
         raise CloseRefused("Only supervisors and admins can close an attempt.")
     if not reason:
         raise CloseRefused("A reason is required.")
-    attempt = Attempt.objects.filter(pk=attempt_id, user__in=reports.visible_staff(staff)).first()
+    attempt = Attempt.objects.filter(pk=attempt_id, user__in=scope.visible_staff(staff)).first()
     if attempt is None:
         raise NotEnrolled("No such attempt.")
     if attempt.user_id == staff.pk:
@@ -436,16 +436,16 @@ def _sign_off_skill(
     notes: str = "",
     now: datetime | None = None,
 ):
-    from courses import scope as reports
+    from courses import scope
     from courses.models import SkillSignoff
 
     now = now or timezone.now()
-    if not reports.can_grant_overrides(observer):
+    if not scope.can_grant_overrides(observer):
         raise SignoffRefused("Only supervisors and admins can sign off skills.")
     enrollment = (
         Enrollment.objects.select_for_update(of=("self",))
         .select_related("version", "user")
-        .filter(pk=enrollment_id, user__in=reports.visible_staff(observer))
+        .filter(pk=enrollment_id, user__in=scope.visible_staff(observer))
         .first()
     )
     if enrollment is None:

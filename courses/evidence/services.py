@@ -17,11 +17,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.access import active_surveyor_scope
-from accounts.models import Department, Role, staff_members
+from accounts.models import User, staff_members
 from core.audit import checkpoint_file_bytes, publish_checkpoint, verify_chain
 from core.queue import enqueue_after_commit
-from courses import scope as reports
+from courses import scope
 from courses.certificates import services as certificates
+from courses.enrollment import selectors as enrollment_selectors
 from courses.errors import CourseError
 from courses.models import Certificate, CourseVersion, Enrollment, EvidencePack, SkillSignoff
 from courses.reports.exports import neutralise
@@ -34,28 +35,17 @@ class EvidenceRefused(CourseError):
     code = "evidence_refused"
 
 
-def _allowed_departments(user):
-    if user.is_superuser or user.role == Role.ADMIN:
-        return Department.objects.all()
-    if user.role == Role.DEPARTMENT_ADMIN:
-        return Department.objects.filter(pk=user.department_id)
-    if user.role == Role.SURVEYOR:
-        scope = active_surveyor_scope(user)
-        return Department.objects.none() if scope is None else scope.departments.all()
-    return Department.objects.none()
-
-
 @transaction.atomic
 def request_pack(*, requested_by, department_id: int, date_from: date, date_to: date) -> EvidencePack:
-    department = _allowed_departments(requested_by).filter(pk=department_id).first()
+    department = scope.departments_in_scope(requested_by).filter(pk=department_id).first()
     if department is None:
         raise EvidenceRefused("You cannot request evidence for this department.")
     if date_from > date_to:
         raise EvidenceRefused("The date range is reversed.")
-    scope = active_surveyor_scope(requested_by)
-    if scope is not None and (date_from < scope.records_from or date_to > scope.records_to):
+    surveyor_scope = active_surveyor_scope(requested_by)
+    if surveyor_scope is not None and not surveyor_scope.covers(date_from, date_to):
         raise EvidenceRefused(
-            f"Your access covers {scope.records_from:%d %b %Y} to {scope.records_to:%d %b %Y}."
+            f"Your access covers {surveyor_scope.records_from:%d %b %Y} to {surveyor_scope.records_to:%d %b %Y}."
         )
     pack = EvidencePack.objects.create(
         requested_by=requested_by,
@@ -87,9 +77,7 @@ def _gather(pack: EvidencePack) -> dict:
     start = datetime.combine(pack.date_from, time.min, tzinfo=tz)
     end = datetime.combine(pack.date_to, time.max, tzinfo=tz)
     people = list(
-        staff_members(reports.User.objects.filter(department=pack.department)).order_by(
-            "last_name", "first_name"
-        )
+        staff_members(User.objects.filter(department=pack.department)).order_by("last_name", "first_name")
     )
     enrollments = list(
         Enrollment.objects.filter(user__in=people)
@@ -125,7 +113,7 @@ def _gather(pack: EvidencePack) -> dict:
         )
         row["required"] += 1
         done = e.status == Enrollment.Status.COMPLETED and e.completed_at and e.completed_at <= end
-        overdue = e.due_date and e.due_date < min(today, pack.date_to) and not done and e.status != "exempt"
+        overdue = enrollment_selectors.is_overdue(e, min(today, pack.date_to), completed=bool(done))
         row["completed"] += bool(done)
         row["overdue"] += bool(overdue)
         row["people"].append({"enrollment": e, "done": done, "overdue": overdue})

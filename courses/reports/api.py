@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from accounts.models import Role
 from core.serializers import BAD_REQUEST, error
 from courses import scope as course_scope
+from courses.enrollment import selectors as enrollment_selectors
 from courses.models import Course, Enrollment
 from courses.reports import selectors as reports
 from courses.serializers import ItemAnalysisSerializer, PersonSerializer, TeamProgressSerializer
@@ -133,9 +134,7 @@ class OverdueSerializer(serializers.ModelSerializer):
         ]
 
     def get_days_overdue(self, obj) -> int:
-        from django.utils import timezone
-
-        return (timezone.localdate() - obj.due_date).days
+        return enrollment_selectors.days_overdue(obj)
 
 
 @extend_schema_view(

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from core.queue import enqueue_after_commit
 from courses import scope as course_scope
+from courses.enrollment import selectors as enrollment_selectors
 from courses.errors import CourseError
 from courses.models import Course, ExportJob
 from courses.reports import selectors as reports
@@ -112,7 +113,7 @@ def _overdue_rows(viewer, params) -> tuple[int, Iterator[list]]:
                 str(e.user.supervisor or ""),
                 e.course.title,
                 e.due_date.isoformat(),
-                (today - e.due_date).days,
+                enrollment_selectors.days_overdue(e, today),
                 e.progress_percent,
                 e.last_activity_at.isoformat() if e.last_activity_at else "",
                 e.last_reminder_at.isoformat() if e.last_reminder_at else "",

@@ -127,11 +127,8 @@ def filtered_staff(viewer, filters: ReportFilters) -> QuerySet:
             enrollment_due=Subquery(latest.values("due_date")[:1]),
             enrollment_progress=Subquery(latest.values("progress_percent")[:1]),
         )
-        today = timezone.localdate()
         if filters.status == "overdue":
-            people = people.filter(
-                enrollment_due__lt=today, enrollment_status__in=["not_started", "in_progress"]
-            )
+            people = people.filter(selectors.overdue_filter(due="enrollment_due", status="enrollment_status"))
         elif filters.status == "not_assigned":
             people = people.filter(enrollment_status__isnull=True)
         elif filters.status:
@@ -239,11 +236,7 @@ def team_matrix(viewer, filters: ReportFilters, *, page: int = 1, per_page: int 
         cells = {}
         overdue = False
         if enrollment is not None:
-            overdue = (
-                enrollment.due_date is not None
-                and enrollment.due_date < today
-                and enrollment.status in ("not_started", "in_progress")
-            )
+            overdue = selectors.is_overdue(enrollment, today)
             for module in (m for m in modules if m.version_id == enrollment.version_id):
                 cells[module.key] = _cell(
                     attempts.get((person.pk, module.quiz_id)),
@@ -284,7 +277,6 @@ def _summary(people_qs: QuerySet, course: Course | None) -> dict[str, int]:
     """Counts over the whole filtered set (not just the page): one aggregate query."""
     if course is None:
         return {"people": people_qs.count()}
-    today = timezone.localdate()
     return people_qs.order_by().aggregate(
         people=Count("pk"),
         completed=Count("pk", filter=Q(enrollment_status="completed")),
@@ -293,7 +285,7 @@ def _summary(people_qs: QuerySet, course: Course | None) -> dict[str, int]:
         exempt=Count("pk", filter=Q(enrollment_status="exempt")),
         not_assigned=Count("pk", filter=Q(enrollment_status__isnull=True)),
         overdue=Count(
-            "pk", filter=Q(enrollment_due__lt=today, enrollment_status__in=["not_started", "in_progress"])
+            "pk", filter=selectors.overdue_filter(due="enrollment_due", status="enrollment_status")
         ),
     )
 
@@ -307,12 +299,14 @@ def overdue_enrollments(
 ) -> QuerySet:
     """Open enrollments past their due date, most overdue first (one query when evaluated)."""
     today = timezone.localdate()
-    qs = Enrollment.objects.filter(
-        enrollment_in_window(record_window(viewer)),
-        user__in=visible_staff(viewer).filter(is_active=True),
-        due_date__lt=today,
-        status__in=[Enrollment.Status.NOT_STARTED, Enrollment.Status.IN_PROGRESS],
-    ).select_related("user", "user__department", "user__supervisor", "course")
+    qs = (
+        Enrollment.objects.filter(
+            enrollment_in_window(record_window(viewer)),
+            user__in=visible_staff(viewer).filter(is_active=True),
+        )
+        .filter(selectors.overdue_filter(today))
+        .select_related("user", "user__department", "user__supervisor", "course")
+    )
     if course is not None:
         qs = qs.filter(course=course)
     if department_id:
@@ -396,6 +390,17 @@ def person_detail(viewer, *, person_id: int) -> dict | None:
             answers[answer.attempt_id].append(answer)
         detail["answers"] = dict(answers)
     return detail
+
+
+def person_quizzes(*, person_id: int) -> QuerySet:
+    """The module quizzes and final exams of a person's course versions (the final has the attempt
+    limit), for the override form. 1 query when evaluated."""
+    versions = CourseVersion.objects.filter(enrollments__user_id=person_id)
+    return (
+        Quiz.objects.filter(Q(modules__version__in=versions) | Q(pk__in=versions.values("final_exam_id")))
+        .distinct()
+        .order_by("title")
+    )
 
 
 def _skills_of(enrollments: list[Enrollment]) -> list[dict]:
@@ -567,10 +572,9 @@ def team_action_items(viewer) -> ActionItems:
 
     today = timezone.localdate()  # due dates and expiry dates are local dates of the organisation
     staff = visible_staff(viewer).filter(is_active=True).exclude(pk=viewer.pk)
-    open_statuses = [Enrollment.Status.NOT_STARTED, Enrollment.Status.IN_PROGRESS]
-    open_enrollments = Enrollment.objects.filter(user__in=staff, status__in=open_statuses).select_related(
-        "user", "user__department", "course"
-    )
+    open_enrollments = Enrollment.objects.filter(
+        user__in=staff, status__in=selectors.OPEN_STATUSES
+    ).select_related("user", "user__department", "course")
     # Waiting for the supervisor: every lesson read and every quiz passed, only the observation missing.
     signoffs = list(
         open_enrollments.filter(
@@ -580,10 +584,12 @@ def team_action_items(viewer) -> ActionItems:
         ).order_by("user__last_name", "user__first_name")[:ACTION_ROWS]
     )
     overdue = list(
-        open_enrollments.filter(due_date__lt=today).order_by("due_date", "user__last_name")[:ACTION_ROWS]
+        open_enrollments.filter(selectors.overdue_filter(today)).order_by("due_date", "user__last_name")[
+            :ACTION_ROWS
+        ]
     )
     for enrollment in overdue:
-        enrollment.days_overdue = (today - enrollment.due_date).days
+        enrollment.days_overdue = selectors.days_overdue(enrollment, today)
     # A failed attempt in this cycle on a quiz of the enrollment's version, with no pass since.
     passed_later = Attempt.objects.filter(
         user_id=OuterRef("user_id"), quiz_id=OuterRef("quiz_id"), passed=True, number__gt=OuterRef("number")

@@ -266,6 +266,17 @@ QUIZ_STATISTICS_SCOPE_USERS = "courses.scope.staff_for_scope"
 COURSE_ALLOW_UNREVIEWED = env.bool("COURSE_ALLOW_UNREVIEWED", default=False)
 # Certificates: the public base URL printed in QR codes and emails, paper size, numbering, signatory.
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+
+# What the course layer needs of the front end, named here so that courses never names frontend
+# (tests/unit/test_import_contracts.py): the drawings lessons may show, the artwork and fonts of the
+# certificate PDF, and the learner pages it links to from emails and API payloads.
+ILLUSTRATIONS_DIR = BASE_DIR / "frontend" / "static" / "illustrations"
+CERTIFICATE_ASSETS_DIR = BASE_DIR / "frontend" / "static" / "certificates"
+LEARNER_PAGE_URLS = {
+    "course": "frontend:course",  # args: the course's slug
+    "certificates": "frontend:certificates",
+    "certificate_pdf": "frontend:certificate_pdf",  # args: the certificate's id
+}
 CERTIFICATE_PAPER = env("CERTIFICATE_PAPER", default="letter")  # letter (US default) | a4
 CERTIFICATE_NUMBER_PREFIX = env("CERTIFICATE_NUMBER_PREFIX", default="SUS")
 CERTIFICATE_SIGNATORY = env("CERTIFICATE_SIGNATORY", default="Director of Training")

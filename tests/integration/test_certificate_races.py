@@ -72,7 +72,7 @@ def test_parallel_issue_for_one_enrollment_makes_one_certificate_and_one_number(
     enrollment = completed_enrollment(UserFactory(), make_course())
     before = last_number()
     # between "is there a certificate?" and the insert
-    meet_before(monkeypatch, certificates, "needs_evaluation")
+    meet_before(monkeypatch, certificates, "awaits_evaluation")
     results, errors = run_together(
         *[lambda: certificates.issue_certificate(enrollment_id=enrollment.pk)] * THREADS
     )

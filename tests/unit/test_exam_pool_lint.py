@@ -16,47 +16,10 @@ import pytest
 
 from courses.catalog.loader import parse_course_dir
 from tests.course_helpers import REAL_COURSE_DIR
+from tests.critical_points import CRITICAL_POINTS
 
 MIN_ITEMS_PER_OBJECTIVE = 3
 
-# Life-critical points, as keyword groups that must all match the stem and explanation of one critical
-# exam item. Each point needs at least two such items of at least two types, so a learner cannot pass
-# on one memorised format. The first seven are the course's points from issue 5; the rest come from the
-# clinical revisions (issues 16 and 23).
-CRITICAL_POINTS = {
-    "call emergency services (911)": (r"\b911\b|emergency (services|medical|number|call)|\bEMS\b",),
-    "naloxone re-dosing": (r"naloxone", r"repeat|re-?dos|second dose|another dose|next dose|new device"),
-    "naloxone wears off": (r"naloxone", r"wear(s|ing)? off"),
-    "naloxone does not reverse benzodiazepines or xylazine": (
-        r"benzodiazepine|xylazine",
-        r"(not|n't|never|cannot|no) (\w+ ){0,3}revers",
-    ),
-    "recovery position": (r"recovery position",),
-    "stay with the person": (r"\bstay(s|ing)? with\b",),
-    "alcohol or benzodiazepine withdrawal can kill (seizures)": (
-        r"withdrawal",
-        r"seizure|can kill|kills|fatal|death|die\b|life-threatening",
-    ),
-    "no breathing: rescue breaths or CPR before the recovery position": (
-        r"\bCPR\b|rescue breath",
-        r"not breathing|gasp",
-    ),
-    "stimulant emergency: call 911 and cool an overheated person": (
-        r"stimulant|cocaine|methamphetamine",
-        r"\bcool(ing)?\b",
-        r"\b911\b",
-    ),
-    "never hold a person face down or put weight on the back or chest": (
-        r"face[ -]down",
-        r"\bhold|restrain|weight",
-    ),
-    "methadone start-up: growing sleepiness is reported before the next dose": (
-        r"methadone",
-        r"builds? up|first days|start of",
-        r"sleep|drows|harder to wake",
-    ),
-    "fear of fentanyl exposure never delays the rescue": (r"fentanyl", r"skin|powder|exposure"),
-}
 
 INTERNAL_IDS = {
     "fact id (DS-F2)": re.compile(r"\b[A-Z]{2}-F\d+\b"),

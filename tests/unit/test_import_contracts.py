@@ -2,6 +2,7 @@
 contracts in pyproject.toml ([tool.importlinter]) - quizzes is a leaf, the courses sub-packages are
 layered, no import cycles inside a package. Function-local imports count too."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -37,3 +38,19 @@ def test_a_forbidden_import_breaks_the_check(tmp_path):
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "courses.catalog is not allowed to import courses.models" in result.stdout
+
+
+def test_the_course_layer_never_names_the_front_end():
+    """Imports are not the only coupling: no URL name (`frontend:...`) or static path (`frontend/...`) of
+    the front end in the course layer's code; the project's settings name what it needs
+    (ILLUSTRATIONS_DIR, CERTIFICATE_ASSETS_DIR, LEARNER_PAGE_URLS), and courses.links reads them."""
+    naming = re.compile(r"""frontend[:/]|["']frontend["']""")
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in sorted((ROOT / "courses").rglob("*.py"))
+        if "migrations" not in path.parts
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if naming.search(line)
+    ]
+    assert found == [], "\n".join(found)
+    assert naming.search('reverse("frontend:course")') and naming.search('BASE_DIR / "frontend" / "static"')

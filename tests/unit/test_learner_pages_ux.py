@@ -16,7 +16,7 @@ from django.urls import include, path
 
 from courses.certificates import services as certificates
 from courses.models import LessonProgress
-from elearn.markdown import render_markdown
+from quizzes.markdown import render_markdown
 from tests.certificate_helpers import completed_enrollment, evaluate, make_course, pdf_text
 from tests.factories import UserFactory
 

@@ -16,7 +16,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Role, SurveyorScope, User, staff_members
-from courses import scope as reports
+from courses import scope as course_scope
 from courses.assignments import services as assignments
 from courses.certificates import services as certificates
 from courses.enrollment import services
@@ -64,9 +64,12 @@ def test_staff_members_leaves_out_surveyors_and_service_accounts(people):
     staff = set(staff_members().values_list("username", flat=True))
     assert staff == {"boss", "nurse", "tech"}
     # the same rule inside every viewer's scope
-    assert set(reports.visible_staff(people["admin"]).values_list("username", flat=True)) == staff
-    assert set(reports.visible_staff(people["surveyor"]).values_list("username", flat=True)) == staff
-    assert set(reports.visible_staff(people["boss"]).values_list("username", flat=True)) == {"nurse", "tech"}
+    assert set(course_scope.visible_staff(people["admin"]).values_list("username", flat=True)) == staff
+    assert set(course_scope.visible_staff(people["surveyor"]).values_list("username", flat=True)) == staff
+    assert set(course_scope.visible_staff(people["boss"]).values_list("username", flat=True)) == {
+        "nurse",
+        "tech",
+    }
 
 
 def test_people_and_not_assigned_count_only_staff(client, people, tmp_path):

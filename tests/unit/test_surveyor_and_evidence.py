@@ -118,7 +118,7 @@ def test_a_surveyor_without_a_scope_sees_nobody_and_cannot_stay_logged_in(world,
     api = APIClient()
     api.force_authenticate(stranger)
     assert api_names(api) == set()
-    assert not evidence._allowed_departments(stranger).exists()
+    assert not reports.departments_in_scope(stranger).exists()
     assert not client.login(username=stranger.username, password=PASSWORD)
     client.force_login(stranger)
     response = client.get(reverse("frontend:team"))

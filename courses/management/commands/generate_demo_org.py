@@ -22,7 +22,7 @@ tables, attempts and answers, through PostgreSQL's COPY instead, about twice as 
   now in this year's recertification cycle; new hires are in their onboarding cycle. How far a person
   got depends on how long ago the cycle opened and on their own pace, so some never started and some
   are overdue. Every answer is graded by the real grading code (quizzes.grading) against a frozen
-  layout built like quizzes.services._build_layout (drawn questions, shuffled choices, opaque ids):
+  layout made by quizzes.layout.assemble_layout (drawn questions, shuffled choices, opaque ids):
   harder objectives and difficulty-3 questions are answered wrong more often, retakes go better than
   first tries, one question per bank is misleading (strong learners miss it more: negative
   discrimination), wrong picks favour one popular distractor. A failed final exam with no attempts left
@@ -51,6 +51,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
+
+from quizzes.layout import assemble_layout, gradable_question_ids
 
 TOP_USERNAME = "demo-top"
 ADMIN_USERNAME = "demo-admin"
@@ -294,8 +296,9 @@ def course_model(version, rng: random.Random) -> CourseModel:
 
 
 def build_layout(course: CourseModel, quiz, rng: random.Random) -> tuple[dict, list[int]]:
-    """A frozen layout in the engine's format (quizzes.services._build_layout): drawn questions,
-    shuffled choices, per-attempt opaque ids. Returns (layout, gradable question ids in order)."""
+    """A frozen layout made by the engine's own quizzes.layout.assemble_layout, from questions drawn
+    here out of the in-memory pools (with a fast seeded token source instead of the secrets module).
+    Returns (layout, gradable question ids in order)."""
     plan = course.final if course.final and quiz.pk == course.final.quiz.pk else None
     if plan is None:
         plan = next(p for p in course.modules if p.quiz.pk == quiz.pk)
@@ -324,34 +327,10 @@ def build_layout(course: CourseModel, quiz, rng: random.Random) -> tuple[dict, l
                 used.add(value)
                 return value
 
-    def entry(q) -> dict:
-        item = {"type": q.type}
-        qchoices = list(course.choices.get(q.pk, []))
-        if q.type in ("ordering", "matching") or (quiz.shuffle_choices and q.type in ("single", "multiple")):
-            rng.shuffle(qchoices)
-        if q.type in ("single", "multiple", "true_false", "ordering"):
-            item["choices"] = [[token(), c.pk] for c in qchoices]
-        elif q.type == "matching":
-            item["left"] = [[token(), c.pk] for c in qchoices]
-            right = [[token(), c.pk] for c in qchoices]
-            right += [[token(), f"x{i}"] for i in range(len(q.data.get("extra_right", [])))]
-            rng.shuffle(right)
-            item["right"] = right
-        return item
-
-    items: dict[str, dict] = {}
-    gradable: list[int] = []
-    for q in chosen:
-        items[str(q.pk)] = entry(q)
-        if q.type == "scenario":
-            parts = course.parts.get(q.pk, [])
-            items[str(q.pk)]["parts"] = [p.pk for p in parts]
-            for part in parts:
-                items[str(part.pk)] = entry(part)
-                gradable.append(part.pk)
-        else:
-            gradable.append(q.pk)
-    return {"order": [q.pk for q in chosen], "items": items}, gradable
+    layout = assemble_layout(
+        chosen, course.parts, course.choices, rng, shuffle_choices=quiz.shuffle_choices, token=token
+    )
+    return layout, gradable_question_ids(layout)
 
 
 @dataclass(frozen=True)
@@ -1051,6 +1030,7 @@ def generate(
 ) -> dict:
     """Generate the organisation (see the module docstring). Returns counts and timings."""
     from accounts.models import User
+    from courses.enrollment.selectors import overdue_filter
     from courses.models import Enrollment
 
     if staff < 3 * departments:
@@ -1116,9 +1096,7 @@ def generate(
     )
     today = timezone.localdate(now)
     latest_overdue = Enrollment.objects.filter(
-        user__username__startswith="demo-",
-        due_date__lt=today,
-        status__in=[Enrollment.Status.NOT_STARTED, Enrollment.Status.IN_PROGRESS],
+        overdue_filter(today), user__username__startswith="demo-"
     ).count()
     return {
         "top_supervisor": top.username,

@@ -1,6 +1,7 @@
 """Markdown to safe HTML: markdown-it-py renders, nh3 (an allow-list sanitiser) cleans.
 
-Used for lessons and question stems. Raw HTML in the source never survives; links get rel=noopener;
+Used for question stems here and for lessons by the course layer; it lives in the quiz engine (a leaf)
+so the engine renders without importing the project package. Raw HTML in the source never survives; links get rel=noopener;
 images keep their alt text; GitHub-style callouts (`> [!WARNING]`) become labelled asides.
 
 Images: only the project's own drawings, written `![alt text](static:illustrations/name.svg)`; any other
