@@ -11,7 +11,8 @@ from core.serializers import error
 
 from . import login_throttle, mfa
 from .errors import LoginThrottled, SecondFactorRefused
-from .tokens import KnoxTokenAuthentication, issue_token, revoke_tokens
+from .token_auth import KnoxTokenAuthentication
+from .tokens import issue_token, revoke_tokens
 
 
 class TokenLoginSerializer(AuthTokenSerializer):

@@ -1,5 +1,5 @@
 """Surveyor accounts expire: the login is refused after the scope's expiry, and an open session ends;
-an API token stops working too (accounts.tokens). Every page, file or API call a surveyor opens is audited."""
+an API token stops working too (accounts.token_auth). Every page, file or API call a surveyor opens is audited."""
 
 from django.contrib.auth import logout
 from django.contrib.auth.backends import ModelBackend

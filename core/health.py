@@ -46,28 +46,3 @@ def readyz(request):
     return JsonResponse(
         {"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503
     )
-
-
-def server_error(request, *args, **kwargs):
-    """handler500: errors raised outside views (session save, middleware) still map outages to 503."""
-    import sys
-
-    from django.db import OperationalError
-    from django.views.defaults import server_error as default_server_error
-
-    from .middleware import database_unavailable_response
-
-    exc = sys.exc_info()[1]
-    if isinstance(exc, OperationalError):
-        return database_unavailable_response(request)
-    return default_server_error(request, *args, **kwargs)
-
-
-def not_found(request, exception=None):
-    """handler404: an unknown URL under /api/ answers JSON like every other API error; pages get the
-    usual 404 page."""
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
-    from django.views.defaults import page_not_found
-
-    return page_not_found(request, exception)

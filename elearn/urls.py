@@ -28,8 +28,8 @@ def docs_view(request, *args, **kwargs):
 
 _swagger = SpectacularSwaggerSplitView.as_view(url_name="schema", permission_classes=[SchemaAccess])
 
-handler404 = "core.health.not_found"
-handler500 = "core.health.server_error"
+handler404 = "core.error_pages.not_found"
+handler500 = "core.error_pages.server_error"
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [

@@ -1033,12 +1033,3 @@ def overdue_attempt_ids(*, now: datetime | None = None, limit: int = 500) -> lis
         .order_by("deadline")
         .values_list("pk", flat=True)[:limit]
     )
-
-
-def expire_attempts(*, now: datetime | None = None) -> int:
-    """Grade every open attempt past its deadline; each in its own transaction. Returns how many."""
-    graded = 0
-    for attempt_id in overdue_attempt_ids(now=now):
-        if expire_attempt(attempt_id=attempt_id, now=now) is not None:
-            graded += 1
-    return graded

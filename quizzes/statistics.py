@@ -220,6 +220,7 @@ def stored_item_statistics(*, quiz: Quiz, scope: str = ALL, users=None) -> tuple
     return _from_json(snapshot.items), snapshot.computed_at
 
 
+REFRESH_TASK = "quizzes.tasks.refresh_item_statistics_task"
 _seen_scheduled: dict[int, float] = {}  # quiz -> when this process scheduled its refresh (monotonic)
 
 
@@ -245,8 +246,9 @@ def schedule_refresh(quiz_id: int) -> None:
         added = cache.add(f"itemstats:scheduled:{quiz_id}", 1, timeout=REFRESH_DELAY_SECONDS)
         if added:
             _seen_scheduled[quiz_id] = now
-            from .tasks import refresh_item_statistics_task
+            from celery import current_app
 
-            refresh_item_statistics_task.apply_async(args=[quiz_id], countdown=REFRESH_DELAY_SECONDS)
+            # By name, like core.queue: the tasks module imports this one, never the reverse.
+            current_app.send_task(REFRESH_TASK, args=[quiz_id], countdown=REFRESH_DELAY_SECONDS)
     except Exception:
         logging.getLogger(__name__).exception("could not schedule the item statistics of quiz %s", quiz_id)

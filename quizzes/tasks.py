@@ -2,9 +2,9 @@
 
 from celery import shared_task
 
+from .statistics import REFRESH_TASK, refresh_all_scopes
 
-@shared_task(acks_late=True)
+
+@shared_task(name=REFRESH_TASK, acks_late=True)
 def refresh_item_statistics_task(quiz_id: int) -> int:
-    from .statistics import refresh_all_scopes
-
     return refresh_all_scopes(quiz_id=quiz_id)

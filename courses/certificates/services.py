@@ -43,10 +43,6 @@ class CertificateError(CourseError):
     code = "certificate_error"
 
 
-class EvaluationRequired(CertificateError):
-    code = "evaluation_required"
-
-
 class NotCompleted(CertificateError):
     code = "not_completed"
 

@@ -205,7 +205,7 @@ AUDIT_CHECKPOINT_DIR = env("AUDIT_CHECKPOINT_DIR", default=str(BASE_DIR / "var" 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "accounts.tokens.KnoxTokenAuthentication",
+        "accounts.token_auth.KnoxTokenAuthentication",
     ],
     # Surveyors are read-only (accounts/access.py): the same rule as ReadOnlyRolesMiddleware for pages.
     "DEFAULT_PERMISSION_CLASSES": [

@@ -24,7 +24,7 @@ def _refusing_view(request):
 
 
 urlpatterns = [path("refused/", _refusing_view), path("", include("elearn.urls"))]
-handler404 = "core.health.not_found"
+handler404 = "core.error_pages.not_found"
 
 
 @pytest.mark.urls(__name__)

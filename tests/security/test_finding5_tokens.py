@@ -140,7 +140,7 @@ def test_finding5_admin_cannot_mint_a_token_for_someone_else(client):
 def test_finding5_token_authentication_is_one_query(person, django_assert_num_queries):
     from rest_framework.test import APIRequestFactory
 
-    from accounts.tokens import KnoxTokenAuthentication
+    from accounts.token_auth import KnoxTokenAuthentication
 
     token = login(person)["token"]
     request = APIRequestFactory().get(ME, HTTP_AUTHORIZATION=f"Token {token}")
@@ -162,7 +162,7 @@ def test_finding5_token_and_user_are_built_as_the_orm_builds_them(person, django
     from django.forms.models import model_to_dict
     from rest_framework.test import APIRequestFactory
 
-    from accounts.tokens import KnoxTokenAuthentication
+    from accounts.token_auth import KnoxTokenAuthentication
 
     person.job_title, person.hire_date = "Charge nurse", timezone.localdate()
     person.save()

@@ -89,7 +89,7 @@ urlpatterns = (
     ]
     + [path("", include("elearn.urls"))]
 )  # the pages' links (header, error page) resolve as in the product
-handler404 = "core.health.not_found"
+handler404 = "core.error_pages.not_found"
 
 
 @pytest.fixture

@@ -36,8 +36,8 @@ urlpatterns = [
     path("broken-for-test/", _broken),
     path("", include("elearn.urls")),
 ]
-handler404 = "core.health.not_found"
-handler500 = "core.health.server_error"
+handler404 = "core.error_pages.not_found"
+handler500 = "core.error_pages.server_error"
 
 
 ERROR_CASES = [
