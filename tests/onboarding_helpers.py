@@ -75,3 +75,27 @@ def enroll(user, course: Course, *, due: date | None, cycle: int = 1, status=Non
         status=status or Enrollment.Status.NOT_STARTED,
         **fields,
     )
+
+
+def admin_change_form(user, **changes) -> dict:
+    """The Django admin's change form for a person, as posted, with `changes` (None drops a field)."""
+    data = {
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "is_active": "on",
+        "date_joined_0": "2030-01-01",
+        "date_joined_1": "09:00:00",
+        "last_login_0": "",
+        "last_login_1": "",
+        "role": user.role,
+        "department": user.department_id or "",
+        "supervisor": user.supervisor_id or "",
+        "job_title": user.job_title,
+        "hire_date": user.hire_date.isoformat() if user.hire_date else "",
+        "employee_id": user.employee_id or "",
+        "licence_number": user.licence_number,
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}

@@ -8,31 +8,9 @@ from knox.models import AuthToken
 from accounts.models import Role
 from core.models import AuditEvent
 from tests.factories import UserFactory
+from tests.onboarding_helpers import admin_change_form
 
 pytestmark = pytest.mark.django_db
-
-
-def change_data(user, **changes) -> dict:
-    data = {
-        "username": user.username,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "email": user.email,
-        "is_active": "on",
-        "date_joined_0": "2030-01-01",
-        "date_joined_1": "09:00:00",
-        "last_login_0": "",
-        "last_login_1": "",
-        "role": user.role,
-        "department": user.department_id or "",
-        "supervisor": user.supervisor_id or "",
-        "job_title": user.job_title,
-        "hire_date": user.hire_date.isoformat() if user.hire_date else "",
-        "employee_id": user.employee_id or "",
-        "licence_number": user.licence_number,
-    }
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}
 
 
 @pytest.fixture
@@ -46,7 +24,7 @@ def test_unticking_active_in_the_admin_deactivates_through_the_service(admin_cli
     AuthToken.objects.create(user=person)
     url = reverse("admin:accounts_user_change", args=[person.pk])
 
-    response = admin_client.post(url, change_data(person, is_active=None, job_title="Charge nurse"))
+    response = admin_client.post(url, admin_change_form(person, is_active=None, job_title="Charge nurse"))
 
     assert response.status_code == 302, response.context["adminform"].form.errors
     person.refresh_from_db()
@@ -59,7 +37,7 @@ def test_unticking_active_in_the_admin_deactivates_through_the_service(admin_cli
 def test_an_admin_edit_that_keeps_the_person_active_records_no_deactivation(admin_client):
     person = UserFactory()
     url = reverse("admin:accounts_user_change", args=[person.pk])
-    response = admin_client.post(url, change_data(person, job_title="Counsellor"))
+    response = admin_client.post(url, admin_change_form(person, job_title="Counsellor"))
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert not AuditEvent.objects.filter(action="user.deactivated").exists()
 

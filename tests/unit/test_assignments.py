@@ -23,7 +23,15 @@ from courses.enrollment import services as enrollment_services
 from courses.models import AssignmentRule, Certificate, Enrollment, Lesson
 from tests.concurrency import run_together
 from tests.factories import UserFactory
-from tests.onboarding_helpers import RULE_START, complete, local_dt, make_course, make_department, make_rule
+from tests.onboarding_helpers import (
+    RULE_START,
+    admin_change_form,
+    complete,
+    local_dt,
+    make_course,
+    make_department,
+    make_rule,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -495,28 +503,6 @@ def _logged_in(client, user):
     return client
 
 
-def _change_data(user, **changes) -> dict:
-    data = {
-        "username": user.username,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "email": user.email,
-        "is_active": "on",
-        "date_joined_0": "2030-01-01",
-        "date_joined_1": "09:00:00",
-        "last_login_0": "",
-        "last_login_1": "",
-        "role": user.role,
-        "department": user.department_id or "",
-        "supervisor": user.supervisor_id or "",
-        "job_title": user.job_title,
-        "hire_date": user.hire_date.isoformat() if user.hire_date else "",
-        "employee_id": user.employee_id or "",
-        "licence_number": user.licence_number,
-    }
-    return {**data, **changes}
-
-
 def test_staff_admin_assigns_courses_to_a_new_person(client, admin_user, clock):
     clock.now = NOW
     admin_client = _logged_in(client, admin_user)
@@ -547,12 +533,12 @@ def test_staff_admin_change_assigns_new_department_and_audits_the_role_change(cl
     url = reverse("admin:accounts_user_change", args=[person.pk])
 
     # A change that is not a role change: not audited as one.
-    response = admin_client.post(url, _change_data(person, job_title="Nurse"))
+    response = admin_client.post(url, admin_change_form(person, job_title="Nurse"))
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert not AuditEvent.objects.filter(action="user.role_changed").exists()
 
     person.refresh_from_db()
-    response = admin_client.post(url, _change_data(person, role=Role.SUPERVISOR, department=kitchen.pk))
+    response = admin_client.post(url, admin_change_form(person, role=Role.SUPERVISOR, department=kitchen.pk))
     assert response.status_code == 302, response.context["adminform"].form.errors
 
     event = AuditEvent.objects.get(action="user.role_changed")
