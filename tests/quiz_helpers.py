@@ -112,3 +112,18 @@ def mixed_bank(prefix: str, count: int) -> list[dict]:
         lambda k: q(k, "numeric", answer={"value": 10, "tolerance": 1}),
     ]
     return [makers[i % len(makers)](f"{prefix}-{i}") for i in range(count)]
+
+
+def form_fields(item: dict, body: dict) -> dict:
+    """The form fields (frontend/forms.py names) that carry an API-shaped answer body."""
+    prefix = f"q-{item['id']}"
+    if "choice_ids" in body:
+        form = {prefix: body["choice_ids"]}
+        if item["type"] == "multiple":
+            form[f"{prefix}-present"] = "1"
+        return form
+    if "order" in body:
+        return {f"{prefix}-pos-{token}": str(i + 1) for i, token in enumerate(body["order"])}
+    if "pairs" in body:
+        return {f"{prefix}-match-{left}": right for left, right in body["pairs"].items()}
+    return {prefix: str(body["value"])}

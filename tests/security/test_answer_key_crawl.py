@@ -26,7 +26,7 @@ from quizzes.models import Attempt, Choice, Question
 from tests.course_helpers import REAL_COURSE_DIR, course_quizzes, specs_by_key
 from tests.factories import UserFactory
 from tests.quiz_content import correct_response
-from tests.quiz_helpers import flat_payloads
+from tests.quiz_helpers import flat_payloads, form_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -69,21 +69,6 @@ def json_keys(value):
     elif isinstance(value, list):
         for item in value:
             yield from json_keys(item)
-
-
-def form_fields(item: dict, body: dict) -> dict:
-    """The attempt page's form fields (frontend/forms.py) for an API-shaped answer body."""
-    prefix = f"q-{item['id']}"
-    if "choice_ids" in body:
-        form = {prefix: body["choice_ids"]}
-        if item["type"] == "multiple":
-            form[f"{prefix}-present"] = "1"
-        return form
-    if "order" in body:
-        return {f"{prefix}-pos-{token}": str(i + 1) for i, token in enumerate(body["order"])}
-    if "pairs" in body:
-        return {f"{prefix}-match-{left}": right for left, right in body["pairs"].items()}
-    return {prefix: str(body["value"])}
 
 
 class Crawl:

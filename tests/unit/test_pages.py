@@ -26,7 +26,7 @@ from tests.course_helpers import (
 )
 from tests.factories import UserFactory
 from tests.quiz_content import correct_response
-from tests.quiz_helpers import flat_payloads, wrong_response
+from tests.quiz_helpers import flat_payloads, form_fields, wrong_response
 
 pytestmark = pytest.mark.django_db
 
@@ -86,21 +86,6 @@ def autosave(client, attempt, item: dict, body: dict, **headers):
     """POST one question's form fields the way htmx does (hx-include of the fieldset)."""
     data = {"question": str(item["id"]), **form_fields(item, body)}
     return client.post(f"/attempts/{attempt.pk}/autosave/", data, HTTP_HX_REQUEST="true", **headers)
-
-
-def form_fields(item: dict, body: dict) -> dict:
-    """The form fields (frontend/forms.py names) that carry an API-shaped answer body."""
-    prefix = f"q-{item['id']}"
-    if "choice_ids" in body:
-        form = {prefix: body["choice_ids"]}
-        if item["type"] == "multiple":
-            form[f"{prefix}-present"] = "1"
-        return form
-    if "order" in body:
-        return {f"{prefix}-pos-{token}": str(i + 1) for i, token in enumerate(body["order"])}
-    if "pairs" in body:
-        return {f"{prefix}-match-{left}": right for left, right in body["pairs"].items()}
-    return {prefix: str(body["value"])}
 
 
 # --- catalog, course, lesson ----------------------------------------------------------------------
