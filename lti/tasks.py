@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 from pylti1p3.exception import LtiException, LtiServiceException
 
-from . import passback, services
+from . import passback, scores
 from .models import ScoreSubmission
 
 logger = logging.getLogger(__name__)
@@ -30,13 +30,13 @@ def send_score(self, submission_id: int) -> str:
         passback.deliver_score(submission)
     except (LtiServiceException, LtiException, requests.RequestException) as exc:
         final = self.request.retries >= self.max_retries
-        services.mark_score_try_failed(submission_id=submission_id, error=str(exc), final=final)
+        scores.mark_score_try_failed(submission_id=submission_id, error=str(exc), final=final)
         if final:
             logger.error("LTI score %s gave up after %s tries: %s", submission_id, MAX_TRIES, exc)
             return "failed"
         countdown = min(settings.LTI_SCORE_RETRY_BASE_SECONDS * 2**self.request.retries, 3600)
         raise self.retry(exc=exc, countdown=countdown) from exc
-    services.mark_score_sent(submission_id=submission_id)
+    scores.mark_score_sent(submission_id=submission_id)
     return "sent"
 
 

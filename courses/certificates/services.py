@@ -422,9 +422,9 @@ def course_completed(*, enrollment: Enrollment) -> None:
     """Called by the progress service when a regular enrollment completes, inside its transaction: a
     course without CE hours issues after commit; a CE course waits for the evaluation, whose
     submission enqueues the issue."""
-    from lti import services as lti_services  # "completed" for LMS links to this course (after commit)
+    from lti import scores as lti_scores  # "completed" for LMS links to this course (after commit)
 
-    lti_services.course_completed(enrollment)
+    lti_scores.course_completed(enrollment)
     if awaits_evaluation(enrollment):
         return
     enqueue_issue(enrollment_id=enrollment.pk)

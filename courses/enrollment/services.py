@@ -298,9 +298,9 @@ def attempt_graded(attempt: Attempt, *, actor, now: datetime) -> None:
     enrollment = _refresh_enrollments_for_attempt(attempt, now=now)
     _audit_graded(attempt, actor=actor, now=now)
     xapi_outbox.attempt_graded(attempt=attempt, enrollment=enrollment)
-    from lti import services as lti_services  # scores for LMS links to this quiz (sent after commit)
+    from lti import scores as lti_scores  # scores for LMS links to this quiz (sent after commit)
 
-    lti_services.attempt_graded(attempt)
+    lti_scores.attempt_graded(attempt)
 
 
 def _after_grading(*, actor, now: datetime) -> quiz_services.GradedHandler:
