@@ -1,20 +1,15 @@
 """A real Celery worker on Redis runs a task that commits to the PostgreSQL test database."""
 
 import os
-import shutil
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import redis
-from django.db import connection
 
 from core.models import WorkerHeartbeat
 from tests.tools import unavailable
+from tests.workers import celery_worker
 
-ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -33,28 +28,8 @@ def _redis_or_skip():
 @pytest.fixture
 def celery_worker_process():
     _redis_or_skip()
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "elearn.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_BROKER_URL": REDIS_URL,
-    }
-    celery = shutil.which("celery", path=str(Path(sys.executable).parent))
-    proc = subprocess.Popen(
-        [celery, "-A", "elearn", "worker", "--pool=solo", "--loglevel=INFO", "-n", "ci-worker@%h"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with celery_worker(name="ci-worker", broker_url=REDIS_URL) as proc:
+        yield proc
 
 
 def test_real_worker_runs_task_and_commits_to_postgres(celery_worker_process):

@@ -1,16 +1,10 @@
 """Score passback's retries in a real Celery worker on Redis: the simulated LMS refuses the first two
 score posts (503); the worker's task retries with backoff and the third post is taken, once."""
 
-import os
-import shutil
-import subprocess
-import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -19,8 +13,8 @@ from tests.course_helpers import load_tiny
 from tests.factories import UserFactory
 from tests.integration.test_celery_worker import REDIS_URL, _redis_or_skip
 from tests.lti.conftest import DEPLOYMENT_ID, register_simulator
+from tests.workers import celery_worker
 
-ROOT = Path(__file__).resolve().parents[2]
 SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 
 pytestmark = [pytest.mark.lti, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -29,29 +23,13 @@ pytestmark = [pytest.mark.lti, pytest.mark.worker, pytest.mark.django_db(transac
 @pytest.fixture
 def worker():
     _redis_or_skip()
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.lti.worker_settings",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_BROKER_URL": REDIS_URL,
-        "LTI_SCORE_RETRY_BASE_SECONDS": "1",
-    }
-    celery = shutil.which("celery", path=str(Path(sys.executable).parent))
-    proc = subprocess.Popen(
-        [celery, "-A", "elearn", "worker", "--pool=solo", "--loglevel=INFO", "-n", "lti-worker@%h"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with celery_worker(
+        name="lti-worker",
+        broker_url=REDIS_URL,
+        settings_module="tests.lti.worker_settings",
+        env={"LTI_SCORE_RETRY_BASE_SECONDS": "1"},
+    ) as proc:
+        yield proc
 
 
 def test_refused_score_is_retried_by_the_worker_until_the_lms_takes_it(worker, lti_simulator_url, tmp_path):

@@ -2,23 +2,16 @@
 retries with backoff; once the LRS is back, a retry (not the beat sweep, not a new event) sends every
 statement, each once."""
 
-import os
-import shutil
-import subprocess
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from tests.course_helpers import read_all_lessons
 from tests.integration.test_celery_worker import REDIS_URL, _redis_or_skip
+from tests.workers import celery_worker
 from tests.xapi.lrs import PASSWORD, USERNAME
 from xapi.models import OutboxStatement
-
-ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.lrs, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -37,34 +30,20 @@ def wait_until(condition, *, timeout: float, what: str, worker) -> None:
 @pytest.fixture
 def worker_sending_to(ralph):
     _redis_or_skip()
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.xapi.worker_settings",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_BROKER_URL": REDIS_URL,
-        "XAPI_LRS_ENDPOINT": ralph.endpoint,
-        "XAPI_LRS_USERNAME": USERNAME,
-        "XAPI_LRS_PASSWORD": PASSWORD,
-        "XAPI_ACCOUNT_HOMEPAGE": "https://hr.example.org",
-        "XAPI_RETRY_BASE_SECONDS": "1",
-        "XAPI_RETRY_MAX_SECONDS": "3",
-    }
-    celery = shutil.which("celery", path=str(Path(sys.executable).parent))
-    proc = subprocess.Popen(
-        [celery, "-A", "elearn", "worker", "--pool=solo", "--loglevel=INFO", "-n", "xapi-worker@%h"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with celery_worker(
+        name="xapi-worker",
+        broker_url=REDIS_URL,
+        settings_module="tests.xapi.worker_settings",
+        env={
+            "XAPI_LRS_ENDPOINT": ralph.endpoint,
+            "XAPI_LRS_USERNAME": USERNAME,
+            "XAPI_LRS_PASSWORD": PASSWORD,
+            "XAPI_ACCOUNT_HOMEPAGE": "https://hr.example.org",
+            "XAPI_RETRY_BASE_SECONDS": "1",
+            "XAPI_RETRY_MAX_SECONDS": "3",
+        },
+    ) as proc:
+        yield proc
 
 
 def test_the_task_retries_with_backoff_until_the_lrs_is_back(
